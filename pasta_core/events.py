@@ -1,0 +1,288 @@
+"""Typed events of a decoding run and the Trace record they add up to.
+
+Every consumer (lanes, charts, SSE, the OpenAI route, the CLI's JSON, benchmarks, training's
+sampler) reads these events; the Trace is built from them by `TraceBuilder`, by the interpreter
+itself as well, so nothing re-derives timings or text on its own.
+Times (`t`, `start_s`, `end_s`) are seconds since the run started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import lang, metrics
+
+
+@dataclass
+class Event:
+    run: str  # "pasta", "sequential" or "plain": which run of a request it belongs to
+    t: float
+
+    @property
+    def type(self) -> str:
+        return _TYPES[type(self)]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"type": self.type}
+        d.update(asdict(self) if not isinstance(self, Done) else
+                 {"run": self.run, "t": self.t, "trace": self.trace.to_dict()})
+        return d
+
+
+@dataclass
+class RunStart(Event):
+    model: str
+    prompt: str
+    prompt_token_ids: list[int]
+    settings: dict[str, Any]
+
+
+@dataclass
+class ThreadStart(Event):
+    """A thread exists: main at the start, a chunk when its promise is made. `queued` when the
+    thread cap keeps it from running yet."""
+
+    thread: int
+    parent: int | None
+    topic: str
+    promised_tokens: int | None
+    fork_index: int | None  # index of the promise's last token in the parent's token_ids
+    fork_offset: int | None  # character offset in the parent's text right after the promise
+    queued: bool = False
+
+
+@dataclass
+class Tokens(Event):
+    """Tokens a thread received: one sampled (or forced) token, or a chunk's forced opening tag.
+    `raw` is the decoded text they added (tags included), `text` what is safe to show as body
+    text (tags and partial tags held back), `tags` the kinds of tags they completed."""
+
+    thread: int
+    token_ids: list[int]
+    logprobs: list[float | None]
+    raw: str
+    text: str
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Step(Event):
+    """One forward pass: which threads fed how many tokens at which positions."""
+
+    step: int
+    threads: list[int]
+    n_tokens: list[int]
+    positions: list[list[int]]
+    latency_s: float
+    host_s: float  # interpreter time spent around the forward (scheduling, masks, sampling)
+
+
+@dataclass
+class ThreadWait(Event):
+    """The main thread waits at a `<sync/>` for these chunks."""
+
+    thread: int
+    waiting_for: list[int]
+
+
+@dataclass
+class ThreadResume(Event):
+    thread: int
+
+
+@dataclass
+class ThreadEnd(Event):
+    thread: int
+    reason: str  # close_tag, eos, max_thread_tokens, max_new_tokens, stopped, forced_end, cancelled
+
+
+@dataclass
+class Done(Event):
+    trace: Trace
+
+
+_TYPES = {RunStart: "run_start", ThreadStart: "thread_start", Tokens: "tokens", Step: "step",
+          ThreadWait: "thread_wait", ThreadResume: "thread_resume", ThreadEnd: "thread_end",
+          Done: "done"}
+
+
+@dataclass
+class ThreadRecord:
+    id: int
+    parent: int | None
+    topic: str
+    promised_tokens: int | None
+    token_ids: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    n_forced: int = 0
+    logprobs: list[float | None] = field(default_factory=list)
+    steps: list[int] = field(default_factory=list)
+    fork_index: int | None = None
+    sync_indices: list[int] = field(default_factory=list)
+    text: str = ""
+    start_s: float = 0.0
+    end_s: float | None = None
+    end_reason: str | None = None
+    fork_offset: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        del d["fork_offset"]
+        return d
+
+
+@dataclass
+class Trace:
+    """A whole run. `to_dict()` is exactly the CLI's `decode --json` object (DESIGN.md)."""
+
+    mode: str
+    model: str
+    prompt: str
+    prompt_token_ids: list[int]
+    settings: dict[str, Any]
+    threads: list[ThreadRecord]
+    steps: int
+    kv_tokens: int
+    wall_s: float
+    end_reason: str
+    step_sizes: list[int]
+    step_latency_s: list[float]
+    step_host_s: list[float]
+
+    @property
+    def annotated_raw(self) -> str:
+        """The run as one annotated text: each chunk's thread right after its promise (a chunk
+        that ended without `</async>` is closed, so the structure survives a cap or a stop)."""
+        main, chunks = self.threads[0], self.threads[1:]
+        if self.mode == "plain":
+            return main.text
+        out, last = [], 0
+        for c in sorted(chunks, key=lambda c: (c.fork_offset or 0, c.id)):
+            off = c.fork_offset or 0
+            out.append(main.text[last:off])
+            thread = c.text or lang.async_open_tag(c.topic)  # a chunk cancelled before it ran
+            if not thread.endswith(lang.ASYNC_CLOSE):
+                thread += lang.ASYNC_CLOSE
+            out.append(thread)
+            last = off
+        out.append(main.text[last:])
+        return "".join(out)
+
+    @property
+    def document(self) -> lang.Document:
+        return lang.parse_document(self.annotated_raw)
+
+    @property
+    def text(self) -> str:
+        return self.document.text if self.mode != "plain" else self.threads[0].text
+
+    @property
+    def annotated(self) -> str:
+        raw = self.annotated_raw
+        return lang.canonical(raw) if self.mode != "plain" else raw
+
+    @property
+    def tokens_total(self) -> int:
+        return metrics.tokens_total(self.threads)
+
+    @property
+    def parallelism(self) -> float:
+        return metrics.parallelism(self.tokens_total, self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = self.document
+        return {
+            "text": doc.text if self.mode != "plain" else self.threads[0].text,
+            "annotated": self.annotated,
+            "prompt_token_ids": self.prompt_token_ids,
+            "threads": [t.to_dict() for t in self.threads],
+            "steps": self.steps,
+            "tokens_total": self.tokens_total,
+            "parallelism": self.parallelism,
+            "kv_tokens": self.kv_tokens,
+            "wall_s": self.wall_s,
+            "mode": self.mode,
+            "model": self.model,
+            "prompt": self.prompt,
+            "settings": self.settings,
+            "end_reason": self.end_reason,
+            "errors": [{"code": e.code, "offset": e.offset, "message": e.message}
+                       for e in doc.errors] if self.mode != "plain" else [],
+            "step_sizes": self.step_sizes,
+            "step_latency_s": self.step_latency_s,
+            "step_host_s": self.step_host_s,
+        }
+
+
+class TraceBuilder:
+    """Adds events up to a Trace. The interpreter feeds it every event it emits."""
+
+    def __init__(self) -> None:
+        self.start: RunStart | None = None
+        self.threads: dict[int, ThreadRecord] = {}
+        self._placed: dict[int, int] = {}
+        self.step_sizes: list[int] = []
+        self.step_latency: list[float] = []
+        self.step_host: list[float] = []
+
+    def add(self, ev: Event) -> None:
+        if isinstance(ev, RunStart):
+            self.start = ev
+        elif isinstance(ev, ThreadStart):
+            self.threads[ev.thread] = ThreadRecord(
+                ev.thread, ev.parent, ev.topic, ev.promised_tokens, fork_index=ev.fork_index,
+                start_s=ev.t, fork_offset=ev.fork_offset)
+            self._placed[ev.thread] = 0
+        elif isinstance(ev, Tokens):
+            th = self.threads[ev.thread]
+            th.token_ids.extend(ev.token_ids)
+            th.logprobs.extend(ev.logprobs)
+            th.n_forced += sum(lp is None for lp in ev.logprobs)
+            th.text += ev.raw
+            if "sync" in ev.tags:
+                th.sync_indices.append(len(th.token_ids) - 1)
+        elif isinstance(ev, Step):
+            self.step_sizes.append(sum(ev.n_tokens))
+            self.step_latency.append(ev.latency_s)
+            self.step_host.append(ev.host_s)
+            for tid, n, pos in zip(ev.threads, ev.n_tokens, ev.positions, strict=True):
+                th = self.threads[tid]
+                th.positions.extend(pos)
+                th.steps.extend([ev.step] * n)
+                self._placed[tid] += n
+        elif isinstance(ev, ThreadEnd):
+            th = self.threads[ev.thread]
+            th.end_s, th.end_reason = ev.t, ev.reason
+
+    def build(self, kv_tokens: int, wall_s: float, end_reason: str) -> Trace:
+        assert self.start is not None
+        s = self.start
+        return Trace(
+            mode=s.run, model=s.model, prompt=s.prompt, prompt_token_ids=s.prompt_token_ids,
+            settings=s.settings, threads=[self.threads[k] for k in sorted(self.threads)],
+            steps=len(self.step_sizes), kv_tokens=kv_tokens, wall_s=wall_s,
+            end_reason=end_reason, step_sizes=self.step_sizes,
+            step_latency_s=self.step_latency, step_host_s=self.step_host,
+        )
+
+
+@dataclass
+class Comparison:
+    """Mode "both": the PASTA run and the sequential run of the same request."""
+
+    pasta: Trace
+    sequential: Trace
+
+    @property
+    def wall_speedup(self) -> float:
+        return metrics.wall_speedup(self.sequential.wall_s, self.pasta.wall_s)
+
+    @property
+    def theoretical_speedup(self) -> float:
+        return metrics.theoretical_speedup(self.sequential.tokens_total, self.pasta.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pasta": self.pasta.to_dict(), "sequential": self.sequential.to_dict(),
+                "wall_speedup": self.wall_speedup,
+                "theoretical_speedup": self.theoretical_speedup}
