@@ -1,0 +1,377 @@
+"""A deterministic judge of a response to a world prompt (:class:`~.prompts.Example`).
+
+How it reads a response
+-----------------------
+1. If the text holds PASTA-LANG tags it is spliced first (a small tolerant splice: each
+   ``<async>`` block replaces the first unbound earlier promise with its topic, else the
+   first unbound earlier promise; orphan bodies stay inline; sync and stray tags vanish).
+2. The text is cut into sentences (``.``/``!``/``?`` + space, or a newline) and clauses
+   (``, and`` / ``, so`` / ``, but`` / ``;``); list markers (``-``, ``1.``) are dropped.
+3. Each clause is matched against every fact template of the world (``facts.py``). A match
+   is a *recognised claim* when its subject resolves to an entity of the template's category
+   that has that attribute: a name (``"Mars"``, ``"the violin's"``, ``"lions"``), or
+   ``it``/``its`` = the subject of the last claim, or else the first entity named in the
+   last clause that named one. The claim is *true* when its value equals the world's value
+   after normalisation (case, a leading article, spaces, thousands separators). When several
+   templates match, a true reading wins, then one whose value is a known value of that
+   attribute. Clauses about unknown things, or attributes the entity lacks, are ignored.
+
+The score
+---------
+* ``precision`` = true claims / recognised claims (1.0 when nothing is recognised);
+* ``recall`` = facts the prompt asked for that are stated truly / facts asked for. For
+  describe-style prompts (``example.free_facts``) any true facts about an entity count, up
+  to the number the reference states about it;
+* ``coverage`` = (entities asked about that the response names + 1 if a required conclusion
+  is present) / (entities asked about + 1 if a conclusion is required). The conclusion is
+  present when the response's last sentence contains ``example.conclusion_key`` and none of
+  ``example.conclusion_distractors`` (whole words, any case);
+
+    total = precision² × (0.6 × recall + 0.4 × coverage)      (in [0, 1])
+
+Precision is squared so that one false fact costs more than one missing fact. A reference
+response scores 1.0. The judge never raises: input that is not text is read as ``str()`` of
+it, overly long input is cut to 20,000 characters, clauses over 400 characters are not
+parsed for claims, and an unexpected internal error yields a zero score (logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from pasta_core.world.facts import CATEGORIES, ENTITIES, Entity
+
+if TYPE_CHECKING:
+    from pasta_core.world.prompts import Example
+
+__all__ = [
+    "Claim",
+    "JudgeScore",
+    "extract_claims",
+    "judge",
+    "judge_response",
+    "mentioned_entities",
+    "splice",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 20_000
+MAX_CLAUSE = 400
+W_RECALL, W_COVERAGE = 0.6, 0.4
+
+
+@dataclass(frozen=True)
+class Claim:
+    entity: str
+    attribute: str
+    value: str
+    correct: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class JudgeScore:
+    precision: float
+    recall: float
+    coverage: float
+    total: float
+    claims: int = 0
+    true_claims: int = 0
+    facts_asked: int = 0
+    facts_stated: int = 0
+    entities_mentioned: int = 0
+    conclusion_ok: bool | None = None
+
+
+_ZERO = JudgeScore(0.0, 0.0, 0.0, 0.0)
+
+# --------------------------------------------------------------------------------------------
+# Splice
+# --------------------------------------------------------------------------------------------
+
+_TAGS = re.compile(
+    r"<promise\b[^>]*>|<async\b[^>]*>.*?(?:</async>|\Z)|<sync\b[^>]*>|</async>", re.S
+)
+_TOPIC = re.compile(r"""topic\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_NESTED = re.compile(r"<promise\b[^>]*>|<sync\b[^>]*>")
+
+
+def _topic(tag: str) -> str:
+    m = _TOPIC.search(tag[: tag.find(">") + 1] if ">" in tag else tag)
+    return (m.group(1) if m.group(1) is not None else m.group(2)) if m else ""
+
+
+def splice(text: str) -> str:
+    """Tolerant PASTA-LANG splice (see module docstring); plain text passes unchanged."""
+    if "<" not in text:
+        return text
+    out: list[str | int] = []
+    promises: list[list] = []  # [topic, body | None]
+    pos = 0
+    for m in _TAGS.finditer(text):
+        out.append(text[pos:m.start()])
+        pos = m.end()
+        tag = m.group()
+        if tag.startswith("<promise"):
+            promises.append([_topic(tag), None])
+            out.append(len(promises) - 1)
+        elif tag.startswith("<async"):
+            close = tag.find(">")
+            body = tag[close + 1:]
+            if body.endswith("</async>"):
+                body = body[: -len("</async>")]
+            body = _NESTED.sub("", body)
+            free = [i for i, p in enumerate(promises) if p[1] is None]
+            same = [i for i in free if promises[i][0] == _topic(tag)]
+            target = same[0] if same else free[0] if free else None
+            if target is None:
+                out.append(body)
+            else:
+                promises[target][1] = body
+    out.append(text[pos:])
+    return "".join(x if isinstance(x, str) else (promises[x][1] or "") for x in out)
+
+
+# --------------------------------------------------------------------------------------------
+# World indexes (built once)
+# --------------------------------------------------------------------------------------------
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    pattern = ["^"]
+    for piece in re.split(r"(\{S\}|\{P\}|\{PL\}|\{v\}|\{a\})", template.rstrip(".")):
+        if piece == "{S}":
+            pattern.append(r"(?P<s>.+?)")
+        elif piece == "{P}":
+            pattern.append(r"(?P<p>.+?)")
+        elif piece == "{PL}":
+            pattern.append(r"(?P<pl>.+?)")
+        elif piece == "{v}":
+            pattern.append(r"(?P<v>.+?)")
+        elif piece == "{a}":
+            pattern.append(r"(?:an?)")
+        else:
+            pattern.append(re.escape(piece).replace(r"\ ", r"\s+"))
+    pattern.append("$")
+    return re.compile("".join(pattern), re.IGNORECASE)
+
+
+def _template_keyword(template: str) -> str:
+    """The longest literal word run of a template: a cheap prefilter before the regex."""
+    pieces = re.split(r"\{S\}|\{P\}|\{PL\}|\{v\}|\{a\}", template.rstrip("."))
+    return max((p.strip().lower() for p in pieces), key=len)
+
+
+@dataclass(frozen=True)
+class _Index:
+    templates: tuple[tuple[str, str, str, re.Pattern[str]], ...]
+    names: dict[str, str]
+    plurals: dict[str, str]
+    vocab: dict[tuple[str, str], frozenset[str]]
+    mention: re.Pattern[str]
+    mention_ids: dict[str, str]
+
+
+def _norm(value: str) -> str:
+    v = re.sub(r"\s+", " ", value.strip().strip(".!?:;\"'").strip()).lower()
+    v = re.sub(r"^(?:the|a|an) ", "", v)
+    return re.sub(r"(?<=\d),(?=\d{3}\b)", "", v)
+
+
+def _variants(entity: Entity) -> set[str]:
+    out = {entity.name, entity.heading}
+    if entity.plural:
+        out.add(entity.plural)
+    return out | {v[:1].upper() + v[1:] for v in out}
+
+
+@lru_cache(maxsize=1)
+def _index() -> _Index:
+    templates = tuple(
+        (cat.key, attr.key, _template_keyword(t), _template_regex(t))
+        for cat in CATEGORIES.values() for attr in cat.attributes.values() for t in attr.templates
+    )
+    names: dict[str, str] = {}
+    plurals: dict[str, str] = {}
+    vocab: dict[tuple[str, str], set[str]] = {}
+    mention_ids: dict[str, str] = {}
+    for e in ENTITIES.values():
+        names[e.name.lower()] = e.id
+        names.setdefault(_norm(e.name), e.id)
+        if e.plural:
+            plurals[e.plural.lower()] = e.id
+            plurals.setdefault(_norm(e.plural), e.id)
+        for a, v in e.facts.items():
+            vocab.setdefault((e.category, a), set()).add(_norm(v))
+        for variant in _variants(e):
+            mention_ids.setdefault(variant, e.id)
+    alternation = "|".join(re.escape(v) for v in sorted(mention_ids, key=len, reverse=True))
+    mention = re.compile(rf"(?<![\w+#])(?:{alternation})(?![\w+#])")
+    frozen_vocab = {k: frozenset(v) for k, v in vocab.items()}
+    return _Index(templates, names, plurals, frozen_vocab, mention, mention_ids)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading claims
+# --------------------------------------------------------------------------------------------
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_CLAUSES = re.compile(r",\s+(?:and|so|but)\s+|;\s+")
+_MARKER = re.compile(r"^\s*(?:[-*\u2022]\s+|\d+[.)]\s*)")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCES.split(text) if s and s.strip()]
+
+
+def _clauses(text: str) -> list[str]:
+    out = []
+    for sentence in _sentences(text):
+        for clause in _CLAUSES.split(sentence):
+            clause = _MARKER.sub("", clause).strip().rstrip(".!?:;").strip()
+            clause = re.sub(r"\s+", " ", clause)
+            if clause:
+                out.append(clause)
+    return out
+
+
+def _resolve(group: str, kind: str, current: str | None, idx: _Index) -> str | None:
+    g = re.sub(r"\s+", " ", group.strip())
+    low = g.lower()
+    if kind == "s":
+        if low == "it":
+            return current
+        return idx.names.get(low) or idx.names.get(_norm(g))
+    if kind == "p":
+        if low == "its":
+            return current
+        for suffix in ("'s", "\u2019s", "'", "\u2019"):
+            if low.endswith(suffix):
+                base = g[: -len(suffix)]
+                return idx.names.get(base.lower()) or idx.names.get(_norm(base))
+        return None
+    return idx.plurals.get(low) or idx.plurals.get(_norm(g))
+
+
+def _claim_in(clause: str, current: str | None, idx: _Index) -> Claim | None:
+    candidates: list[Claim] = []
+    lowered = clause.lower()
+    for cat, attr, keyword, rx in idx.templates:
+        if keyword not in lowered:
+            continue
+        m = rx.match(clause)
+        if m is None:
+            continue
+        groups = m.groupdict()
+        kind = "s" if groups.get("s") is not None else "p" if groups.get("p") is not None \
+            else "pl"
+        eid = _resolve(groups.get(kind) or "", kind, current, idx)
+        entity = ENTITIES.get(eid) if eid else None
+        if entity is None or entity.category != cat or attr not in entity.facts:
+            continue
+        value = groups.get("v") or ""
+        correct = _norm(value) == _norm(entity.facts[attr])
+        candidates.append(Claim(entity.id, attr, value.strip(), correct, clause))
+    if not candidates:
+        return None
+    for c in candidates:
+        if c.correct:
+            return c
+    for c in candidates:
+        if _norm(c.value) in idx.vocab.get((ENTITIES[c.entity].category, c.attribute), ()):
+            return c
+    return candidates[0]
+
+
+def extract_claims(text: str) -> list[Claim]:
+    """Every recognised fact claim in ``text`` (already spliced), in order."""
+    idx = _index()
+    claims: list[Claim] = []
+    current: str | None = None
+    for clause in _clauses(text):
+        claim = _claim_in(clause, current, idx) if len(clause) <= MAX_CLAUSE else None
+        if claim is not None:
+            claims.append(claim)
+            current = claim.entity
+            continue
+        m = idx.mention.search(clause)
+        if m is not None:
+            current = idx.mention_ids[m.group()]
+    return claims
+
+
+def mentioned_entities(text: str) -> set[str]:
+    idx = _index()
+    return {idx.mention_ids[m.group()] for m in idx.mention.finditer(text)}
+
+
+def _has_word(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w+#]){re.escape(word)}(?![\w+#])", text, re.IGNORECASE) is not None
+
+
+# --------------------------------------------------------------------------------------------
+# Score
+# --------------------------------------------------------------------------------------------
+
+
+def _recall(example: Example, claims: list[Claim]) -> tuple[float, int, int]:
+    asked = list(dict.fromkeys(tuple(f) for f in example.facts))
+    if not asked:
+        return 1.0, 0, 0
+    true_pairs = {(c.entity, c.attribute) for c in claims if c.correct}
+    if not example.free_facts:
+        stated = sum(1 for f in asked if f in true_pairs)
+        return stated / len(asked), len(asked), stated
+    need: dict[str, int] = {}
+    for eid, _ in asked:
+        need[eid] = need.get(eid, 0) + 1
+    stated = sum(min(n, sum(1 for e, _ in true_pairs if e == eid)) for eid, n in need.items())
+    return stated / len(asked), len(asked), stated
+
+
+def _score(example: Example, response: str) -> JudgeScore:
+    text = splice(response[:MAX_CHARS])
+    claims = extract_claims(text)
+    true_claims = sum(c.correct for c in claims)
+    precision = true_claims / len(claims) if claims else 1.0
+    recall, asked, stated = _recall(example, claims)
+
+    wanted = list(dict.fromkeys(example.entities))
+    named = mentioned_entities(text)
+    mentioned = sum(1 for e in wanted if e in named)
+    items = len(wanted)
+    conclusion_ok: bool | None = None
+    if example.needs_conclusion:
+        items += 1
+        sentences = _sentences(text)
+        last = sentences[-1] if sentences else ""
+        key = example.conclusion_key or ""
+        conclusion_ok = bool(key) and _has_word(last, key) and not any(
+            _has_word(last, d) for d in example.conclusion_distractors
+        )
+    coverage = (mentioned + bool(conclusion_ok)) / items if items else 1.0
+    total = precision**2 * (W_RECALL * recall + W_COVERAGE * coverage)
+    return JudgeScore(
+        precision=precision, recall=recall, coverage=coverage,
+        total=min(1.0, max(0.0, total)), claims=len(claims), true_claims=true_claims,
+        facts_asked=asked, facts_stated=stated, entities_mentioned=mentioned,
+        conclusion_ok=conclusion_ok,
+    )
+
+
+def judge_response(example: Example, response: object) -> JudgeScore:
+    """Score ``response`` (text, plain or PASTA-annotated) for ``example``; never raises."""
+    try:
+        text = response if isinstance(response, str) else str(response)
+        return _score(example, text)
+    except Exception:  # the judge must survive any input
+        log.exception("judge failed; scoring 0")
+        return _ZERO
+
+
+judge = judge_response  # short alias: judge(example, response_text)

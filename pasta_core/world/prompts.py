@@ -1,0 +1,815 @@
+"""Prompt / response generators over the bundled world, with deterministic data splits.
+
+Each generated :class:`Example` holds a prompt and its reference answer in a structured form:
+a list of segments, each a main-text :class:`Piece`, an independent :class:`Part` (a chunk
+that may be decoded by its own thread) or a :class:`Sync` (the main text needs the parts
+from here on). From it two strings are rendered:
+
+* ``plain``: the answer as ordinary text (parts inline, no tags);
+* ``annotated``: the same answer in PASTA-LANG canonical form (``PASTA_LANG.md`` §2): every
+  part becomes ``<promise topic="T" tokens="N"/><async topic="T">BODY</async>`` at its place,
+  every sync ``<sync/>``. Splicing it gives ``plain`` character for character. Shapes that
+  have nothing to split have no parts, so ``annotated == plain``.
+
+``tokens`` is the chunk thread's (``<async topic="T">`` + body + ``</async>``) token count
+rounded up to a multiple of 10 (minimum 10). The tokenizer is passed in as ``count_tokens``;
+the default :func:`stand_in_count_tokens` (``len(text) // 4 + 1``) is only a stand-in until
+the real tokenizer exists.
+
+Shapes (instruction types): 7 with independent parts (``splittable``) and 7 with dependent
+steps or nothing to split; see :data:`SHAPES`.
+
+Splits (``train`` / ``validation`` / ``test``) are made disjoint twice over, independently of
+the seed:
+
+* phrasings: every shape has 6 prompt templates; the last is reserved for ``test``, the one
+  before it for ``validation``, the rest for ``train``;
+* entity combinations: the sorted set of entity ids an example is about is hashed (MD5) into
+  10 buckets; bucket 0 is ``test``, bucket 1 ``validation``, buckets 2-9 ``train``. An example
+  is kept only in the split its combination belongs to.
+
+The seed only changes which examples are drawn, never which split they may belong to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pasta_core.world.facts import (
+    CATEGORIES,
+    ENTITIES,
+    Entity,
+    attribute_of,
+    entities_in,
+    fill,
+    render_fact,
+)
+
+__all__ = [
+    "SHAPES",
+    "SPLITS",
+    "Example",
+    "Part",
+    "Piece",
+    "Shape",
+    "Sync",
+    "combination_key",
+    "generate_example",
+    "generate_split",
+    "render_annotated",
+    "render_plain",
+    "round_up_tokens",
+    "split_of_combination",
+    "stand_in_count_tokens",
+    "template_split",
+    "to_jsonl_record",
+]
+
+log = logging.getLogger(__name__)
+
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+_SPLIT_ALIASES = {"val": "validation", "valid": "validation", "dev": "validation"}
+CountTokens = Callable[[str], int]
+
+
+# --------------------------------------------------------------------------------------------
+# Records
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of text; ``fact`` is the (entity id, attribute) it states, if any."""
+
+    text: str
+    fact: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """An independent chunk of the answer: its pieces are joined by ``sep``."""
+
+    topic: str
+    pieces: tuple[Piece, ...]
+    sep: str = " "
+
+    @property
+    def body(self) -> str:
+        return self.sep.join(p.text for p in self.pieces)
+
+
+@dataclass(frozen=True)
+class Sync:
+    """The main text needs every part written so far."""
+
+
+Segment = Piece | Part | Sync
+
+
+@dataclass
+class Example:
+    """One prompt with its structured reference answer.
+
+    ``facts`` lists the (entity, attribute) pairs the answer states. With ``free_facts``
+    (describe-style prompts) any true facts about an entity count, as many as the reference
+    states about it. ``conclusion_key`` is the word that the answer's last sentence must
+    contain when ``needs_conclusion`` (and ``conclusion_distractors`` words it must not).
+    """
+
+    shape: str
+    splittable: bool
+    prompt: str
+    entities: list[str]
+    facts: list[tuple[str, str]]
+    needs_conclusion: bool
+    segments: list[Segment]
+    conclusion_key: str | None = None
+    conclusion_distractors: list[str] = field(default_factory=list)
+    free_facts: bool = False
+    split: str = ""
+    template_id: str = ""
+
+    @property
+    def plain(self) -> str:
+        return render_plain(self.segments)
+
+    @property
+    def parts(self) -> list[Part]:
+        return [s for s in self.segments if isinstance(s, Part)]
+
+    def annotated(self, count_tokens: CountTokens | None = None) -> str:
+        return render_annotated(self, count_tokens)
+
+    @property
+    def combination(self) -> str:
+        return combination_key(self.entities)
+
+
+def stand_in_count_tokens(text: str) -> int:
+    """Deterministic STAND-IN token counter (``len(text) // 4 + 1``) until a tokenizer exists."""
+    return len(text) // 4 + 1
+
+
+def round_up_tokens(n: int) -> int:
+    """Round a thread length up to a multiple of 10, minimum 10 (PASTA_LANG.md §1)."""
+    return max(10, -(-int(n) // 10) * 10)
+
+
+def render_plain(segments: list[Segment]) -> str:
+    out: list[str] = []
+    for seg in segments:
+        if isinstance(seg, Piece):
+            out.append(seg.text)
+        elif isinstance(seg, Part):
+            out.append(seg.body)
+    return "".join(out)
+
+
+def render_annotated(example: Example, count_tokens: CountTokens | None = None) -> str:
+    """The answer in PASTA-LANG canonical form; ``tokens`` = thread length rounded up."""
+    count = count_tokens or stand_in_count_tokens
+    out: list[str] = []
+    for seg in example.segments:
+        if isinstance(seg, Piece):
+            out.append(seg.text)
+        elif isinstance(seg, Part):
+            thread = f'<async topic="{seg.topic}">{seg.body}</async>'
+            tokens = round_up_tokens(count(thread))
+            out.append(f'<promise topic="{seg.topic}" tokens="{tokens}"/>{thread}')
+        else:
+            out.append("<sync/>")
+    return "".join(out)
+
+
+def to_jsonl_record(example: Example, count_tokens: CountTokens | None = None) -> dict:
+    return {
+        "prompt": example.prompt,
+        "plain": example.plain,
+        "annotated": render_annotated(example, count_tokens),
+        "shape": example.shape,
+        "splittable": example.splittable,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Splits
+# --------------------------------------------------------------------------------------------
+
+
+def _norm_split(split: str) -> str:
+    split = _SPLIT_ALIASES.get(split, split)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
+    return split
+
+
+def combination_key(entity_ids: list[str]) -> str:
+    return "|".join(sorted(set(entity_ids)))
+
+
+def split_of_combination(entity_ids: list[str]) -> str:
+    """The one split a combination of entities may appear in (seed independent)."""
+    digest = hashlib.md5(combination_key(entity_ids).encode("utf-8")).hexdigest()
+    bucket = int(digest, 16) % 10
+    return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
+
+
+def template_split(index: int, n_templates: int) -> str:
+    """The split a prompt template belongs to: last → test, one before → validation."""
+    if index == n_templates - 1:
+        return "test"
+    if index == n_templates - 2:
+        return "validation"
+    return "train"
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------
+
+_ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+             "ninth"]
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _items(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _number(value: str) -> int:
+    if value in _ORDINALS:
+        return _ORDINALS.index(value) + 1
+    match = re.search(r"\d+", value)
+    if match is None:
+        raise ValueError(f"no number in {value!r}")
+    return int(match.group())
+
+
+def _labelled(entity: Entity) -> list[str]:
+    return [a for a in entity.facts if attribute_of(entity, a).label]
+
+
+def _fact_pieces(entity: Entity, attrs: list[str], rng: random.Random,
+                 prefix: str = "") -> list[Piece]:
+    """Sentences for ``attrs``: the first names the entity, later ones may say it/its."""
+    return [
+        Piece(prefix + render_fact(entity.id, a, pronoun=i > 0, rng=rng), (entity.id, a))
+        for i, a in enumerate(attrs)
+    ]
+
+
+def _sample_attrs(entity: Entity, k: int, rng: random.Random) -> list[str]:
+    return rng.sample(sorted(entity.facts), k)
+
+
+def _unique_values() -> dict[tuple[str, str], dict[str, str]]:
+    """(category, lookup attribute) → {value: entity id} for values held by one entity."""
+    seen: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for e in ENTITIES.values():
+        for a, v in e.facts.items():
+            if attribute_of(e, a).lookup and attribute_of(e, a).label:
+                seen.setdefault((e.category, a), {}).setdefault(v, []).append(e.id)
+    return {k: {v: ids[0] for v, ids in d.items() if len(ids) == 1} for k, d in seen.items()}
+
+
+_UNIQUE = _unique_values()
+_LOOKUPS: list[tuple[str, str]] = sorted(
+    (eid, a) for (_, a), d in _UNIQUE.items() for eid in d.values()
+)
+_ALL_IDS: list[str] = sorted(ENTITIES)
+_ALL_FACTS: list[tuple[str, str]] = sorted((e.id, a) for e in ENTITIES.values() for a in e.facts)
+
+
+def _pick_entities(rng: random.Random, k: int, same_category: bool = False) -> list[Entity]:
+    if same_category:
+        cat = rng.choice(sorted(CATEGORIES))
+        pool = sorted(e.id for e in entities_in(cat))
+    else:
+        pool = _ALL_IDS
+    return [ENTITIES[i] for i in rng.sample(pool, k)]
+
+
+def _interleave(parts: list[Part], sep: str) -> list[Segment]:
+    out: list[Segment] = []
+    for i, part in enumerate(parts):
+        if i:
+            out.append(Piece(sep))
+        out.append(part)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes
+# --------------------------------------------------------------------------------------------
+
+Builder = Callable[[random.Random, str, str], "Example | None"]
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    splittable: bool
+    description: str
+    templates: tuple[str, ...]
+    build: Builder
+
+
+def _ex(shape: str, splittable: bool, prompt: str, entities: list[str],
+        facts: list[tuple[str, str]], segments: list[Segment], **kw) -> Example | None:
+    return Example(shape=shape, splittable=splittable, prompt=_cap(prompt), entities=entities,
+                   facts=facts, needs_conclusion=kw.pop("needs_conclusion", False),
+                   segments=segments, **kw)
+
+
+# --- splittable ------------------------------------------------------------------------------
+
+_DESCRIBE_INTROS = ("", "Here is a short note on each.\n\n", "Sure. Here is what I know.\n\n")
+
+
+def _build_describe_many(rng: random.Random, template: str, split: str) -> Example | None:
+    ents = _pick_entities(rng, rng.randint(2, 4), same_category=rng.random() < 0.4)
+    if split_of_combination([e.id for e in ents]) != split:
+        return None
+    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, 2, rng), rng))) for e in ents]
+    segments: list[Segment] = [Piece(rng.choice(_DESCRIBE_INTROS)), *_interleave(parts, "\n\n")]
+    facts = [p.fact for part in parts for p in part.pieces if p.fact]
+    prompt = template.format(items=_items([e.name for e in ents]))
+    return _ex("describe_many", True, prompt, [e.id for e in ents], facts, segments,
+               free_facts=True)
+
+
+_K_WORDS = {2: "two", 3: "three"}
+
+
+def _build_facts_each(rng: random.Random, template: str, split: str) -> Example | None:
+    ents = _pick_entities(rng, rng.randint(2, 3), same_category=rng.random() < 0.5)
+    if split_of_combination([e.id for e in ents]) != split:
+        return None
+    k = rng.choice((2, 3))
+    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
+    intro = rng.choice((f"Here are {_K_WORDS[k]} facts about each.\n\n", ""))
+    segments: list[Segment] = [Piece(intro), *_interleave(parts, "\n\n")]
+    facts = [p.fact for part in parts for p in part.pieces if p.fact]
+    prompt = template.format(k=_K_WORDS[k], items=_items([e.name for e in ents]))
+    return _ex("facts_each", True, prompt, [e.id for e in ents], facts, segments,
+               free_facts=True)
+
+
+def _build_one_attr_many(rng: random.Random, template: str, split: str) -> Example | None:
+    cat = rng.choice(sorted(CATEGORIES))
+    attrs = sorted(k for k, a in CATEGORIES[cat].attributes.items() if a.label)
+    attr = rng.choice(attrs)
+    pool = sorted(e.id for e in entities_in(cat) if attr in e.facts)
+    if len(pool) < 3:
+        return None
+    ents = [ENTITIES[i] for i in rng.sample(pool, rng.randint(3, min(5, len(pool))))]
+    if split_of_combination([e.id for e in ents]) != split:
+        return None
+    parts = [Part(e.topic, (Piece(render_fact(e.id, attr, rng=rng), (e.id, attr)),))
+             for e in ents]
+    label = CATEGORIES[cat].attributes[attr].label
+    prompt = template.format(label=label, items=_items([e.name for e in ents]))
+    return _ex("one_attr_many", True, prompt, [e.id for e in ents], [(e.id, attr) for e in ents],
+               _interleave(parts, rng.choice((" ", "\n"))))
+
+
+# (category, attribute, comparative phrase, larger value wins)
+_COMPARISONS: list[tuple[str, str, str, bool]] = [
+    ("element", "atomic number", "has the larger atomic number", True),
+    ("mountain", "height", "is taller", True),
+    ("river", "length", "is longer", True),
+    ("language", "year", "is older", False),
+    ("invention", "year", "is older", False),
+    ("body", "order", "is farther from the Sun", True),
+    ("body", "discovery year", "was discovered first", False),
+    ("mountain", "first ascent", "was climbed first", False),
+]
+
+
+def _build_compare(rng: random.Random, template: str, split: str) -> Example | None:
+    cat, attr, phrase, larger_wins = rng.choice(_COMPARISONS)
+    pool = sorted(e.id for e in entities_in(cat) if attr in e.facts)
+    a, b = (ENTITIES[i] for i in rng.sample(pool, 2))
+    na, nb = _number(a.facts[attr]), _number(b.facts[attr])
+    if na == nb:
+        return None
+    winner, loser = (a, b) if (na > nb) == larger_wins else (b, a)
+    if split_of_combination([a.id, b.id]) != split:
+        return None
+    parts = []
+    for e in (a, b):
+        extra = rng.choice(sorted(set(e.facts) - {attr}))
+        parts.append(Part(e.topic, tuple(_fact_pieces(e, [attr, extra], rng))))
+    segments: list[Segment] = [*_interleave(parts, " "), Piece(" "), Sync(),
+                               Piece(f"So {winner.name} {phrase}.")]
+    facts = [p.fact for part in parts for p in part.pieces if p.fact]
+    prompt = template.format(a=a.name, b=b.name, cmp=phrase)
+    return _ex("compare_conclude", True, prompt, [a.id, b.id], facts, segments,
+               needs_conclusion=True, conclusion_key=winner.name,
+               conclusion_distractors=[loser.name])
+
+
+def _build_same_or_different(rng: random.Random, template: str, split: str) -> Example | None:
+    cat = rng.choice(sorted(CATEGORIES))
+    attrs = sorted(k for k, a in CATEGORIES[cat].attributes.items() if a.shared and a.label)
+    if not attrs:
+        return None
+    attr = rng.choice(attrs)
+    pool = [e for e in entities_in(cat) if attr in e.facts]
+    if len(pool) < 2:
+        return None
+    a = rng.choice(pool)
+    same = [e for e in pool if e.id != a.id and e.facts[attr] == a.facts[attr]]
+    diff = [e for e in pool if e.facts[attr] != a.facts[attr]]
+    want_same = rng.random() < 0.5
+    choices = same if (want_same and same) or not diff else diff
+    if not choices:
+        return None
+    b = rng.choice(choices)
+    is_same = a.facts[attr] == b.facts[attr]
+    if split_of_combination([a.id, b.id]) != split:
+        return None
+    label = CATEGORIES[cat].attributes[attr].label
+    parts = [Part(e.topic, (Piece(render_fact(e.id, attr, rng=rng), (e.id, attr)),))
+             for e in (a, b)]
+    conclusion = (f"So both have the same {label}." if is_same
+                  else f"So they do not have the same {label}.")
+    segments: list[Segment] = [*_interleave(parts, " "), Piece(" "), Sync(), Piece(conclusion)]
+    prompt = template.format(a=a.name, b=b.name, label=label)
+    key, other = ("both", "not") if is_same else ("not", "both")
+    return _ex("same_or_different", True, prompt, [a.id, b.id], [(a.id, attr), (b.id, attr)],
+               segments, needs_conclusion=True, conclusion_key=key,
+               conclusion_distractors=[other])
+
+
+def _question(entity: Entity, attr: str) -> str:
+    q = attribute_of(entity, attr).question
+    return _cap(fill(q, entity, entity.facts[attr], start=False))
+
+
+def _build_quiz(rng: random.Random, template: str, split: str) -> Example | None:
+    ents = _pick_entities(rng, rng.randint(2, 4))
+    if split_of_combination([e.id for e in ents]) != split:
+        return None
+    asked = [(e, rng.choice(sorted(e.facts))) for e in ents]
+    questions = "\n".join(f"{i}. {_question(e, a)}" for i, (e, a) in enumerate(asked, 1))
+    segments: list[Segment] = []
+    for i, (e, a) in enumerate(asked, 1):
+        segments.append(Piece(("\n" if i > 1 else "") + f"{i}. "))
+        segments.append(Part(e.topic, (Piece(render_fact(e.id, a, rng=rng), (e.id, a)),)))
+    prompt = template.format(qs=questions)
+    return _ex("quiz", True, prompt, [e.id for e in ents], [(e.id, a) for e, a in asked],
+               segments)
+
+
+def _build_study_sheet(rng: random.Random, template: str, split: str) -> Example | None:
+    ents = _pick_entities(rng, rng.randint(2, 3), same_category=rng.random() < 0.5)
+    if split_of_combination([e.id for e in ents]) != split:
+        return None
+    k = rng.choice((2, 3))
+    parts = []
+    for e in ents:
+        pieces = _fact_pieces(e, _sample_attrs(e, k, rng), rng, prefix="- ")
+        parts.append(Part(e.topic, (Piece(e.heading), *pieces), sep="\n"))
+    title = rng.choice(("Study sheet", "Study notes", "Revision sheet"))
+    segments: list[Segment] = [Piece(f"{title}\n\n"), *_interleave(parts, "\n\n"),
+                               Piece("\n\nReview each section once more before the test.")]
+    facts = [p.fact for part in parts for p in part.pieces if p.fact]
+    prompt = template.format(items=_items([e.name for e in ents]))
+    return _ex("study_sheet", True, prompt, [e.id for e in ents], facts, segments,
+               free_facts=True)
+
+
+# --- not splittable --------------------------------------------------------------------------
+
+
+def _build_single_fact(rng: random.Random, template: str, split: str) -> Example | None:
+    eid, attr = rng.choice(_ALL_FACTS)
+    e = ENTITIES[eid]
+    prompt = template.format(q=_question(e, attr))
+    if split_of_combination([eid]) != split:
+        return None
+    segments: list[Segment] = [Piece(render_fact(eid, attr, rng=rng), (eid, attr))]
+    return _ex("single_fact", False, prompt, [eid], [(eid, attr)], segments)
+
+
+_EXCLUSIVE_FACTS = [(e, a) for e, a in _ALL_FACTS if attribute_of(ENTITIES[e], a).exclusive]
+
+
+def _build_yes_no(rng: random.Random, template: str, split: str) -> Example | None:
+    eid, attr = rng.choice(_EXCLUSIVE_FACTS)
+    e = ENTITIES[eid]
+    true_value = e.facts[attr]
+    if split_of_combination([eid]) != split:
+        return None
+    others = sorted({x.facts[attr] for x in entities_in(e.category) if attr in x.facts}
+                    - {true_value})
+    if not others:
+        return None
+    truth = rng.random() < 0.5
+    claimed = true_value if truth else rng.choice(others)
+    tmpl = rng.choice(attribute_of(e, attr).templates)
+    statement = fill(tmpl, e, claimed, start=False).rstrip(".")
+    if not tmpl.startswith("{"):  # a literal first word: lower-case it mid-sentence
+        statement = statement[:1].lower() + statement[1:]
+    prompt = template.format(stmt=statement, Stmt=_cap(statement))
+    answer = "yes" if truth else "no"
+    segments: list[Segment] = [Piece(fill(tmpl, e, true_value), (eid, attr)),
+                               Piece(f" So the answer is {answer}.")]
+    return _ex("yes_no", False, prompt, [eid], [(eid, attr)], segments, needs_conclusion=True,
+               conclusion_key=answer, conclusion_distractors=["no" if truth else "yes"])
+
+
+def _build_chain_lookup(rng: random.Random, template: str, split: str) -> Example | None:
+    eid, key_attr = rng.choice(_LOOKUPS)
+    if split_of_combination([eid]) != split:
+        return None
+    e = ENTITIES[eid]
+    targets = [a for a in _labelled(e) if a != key_attr]
+    if not targets:
+        return None
+    attr = rng.choice(sorted(targets))
+    key_label = attribute_of(e, key_attr).label
+    label = attribute_of(e, attr).label
+    prompt = template.format(noun=e.noun, label1=key_label, v1=e.facts[key_attr], label2=label)
+    segments: list[Segment] = [
+        Piece(render_fact(eid, key_attr, rng=rng), (eid, key_attr)),
+        Piece(f" So the {e.noun} is {e.name}. "),
+        Piece(render_fact(eid, attr, rng=rng), (eid, attr)),
+    ]
+    return _ex("chain_lookup", False, prompt, [eid], [(eid, key_attr), (eid, attr)], segments)
+
+
+_BY_NUMBER = {int(e.facts["atomic number"]): e for e in entities_in("element")}
+_SUMS = sorted((a, b) for a in _BY_NUMBER for b in _BY_NUMBER if a < b and a + b in _BY_NUMBER)
+
+
+def _build_arith_chain(rng: random.Random, template: str, split: str) -> Example | None:
+    za, zb = rng.choice(_SUMS)
+    if rng.random() < 0.5:
+        za, zb = zb, za
+    a, b, c = _BY_NUMBER[za], _BY_NUMBER[zb], _BY_NUMBER[za + zb]
+    if split_of_combination([a.id, b.id, c.id]) != split:
+        return None
+    z = "atomic number"
+    segments: list[Segment] = [
+        Piece(render_fact(a.id, z, template=0), (a.id, z)),
+        Piece(" "),
+        Piece(render_fact(b.id, z, template=0), (b.id, z)),
+        Piece(f" {za} plus {zb} is {za + zb}. "),
+        Piece(render_fact(c.id, z, template=0), (c.id, z)),
+        Piece(f" So the answer is {c.name}."),
+    ]
+    prompt = template.format(a=a.name, b=b.name)
+    return _ex("arith_chain", False, prompt, [a.id, b.id, c.id],
+               [(a.id, z), (b.id, z), (c.id, z)], segments, needs_conclusion=True,
+               conclusion_key=c.name, conclusion_distractors=[])
+
+
+_PLANETS = sorted((e for e in entities_in("body") if "order" in e.facts),
+                  key=lambda e: _number(e.facts["order"]))
+_NEXT_PAIRS: list[tuple[str, str, str]] = (
+    [("planet", p.id, q.id) for p, q in itertools.pairwise(_PLANETS)]
+    + [("element", _BY_NUMBER[z].id, _BY_NUMBER[z + 1].id)
+       for z in sorted(_BY_NUMBER) if z + 1 in _BY_NUMBER]
+)
+
+
+def _build_next_in_order(rng: random.Random, template: str, split: str) -> Example | None:
+    kind, aid, bid = rng.choice(_NEXT_PAIRS)
+    a, b = ENTITIES[aid], ENTITIES[bid]
+    if split_of_combination([aid, bid]) != split:
+        return None
+    key = "order" if kind == "planet" else "atomic number"
+    targets = sorted(x for x in _labelled(b) if x != key)
+    attr = rng.choice(targets)
+    label = attribute_of(b, attr).label
+    where = "in order from the Sun" if kind == "planet" else "in the periodic table"
+    if kind == "planet":
+        step = f", so the next planet is the {b.facts[key]}. "
+    else:
+        step = f", so the next element has atomic number {b.facts[key]}. "
+    segments: list[Segment] = [
+        Piece(render_fact(aid, key, template=0).rstrip("."), (aid, key)),
+        Piece(step),
+        Piece(render_fact(bid, key, template=0), (bid, key)),
+        Piece(" "),
+        Piece(render_fact(bid, attr, pronoun=True, rng=rng), (bid, attr)),
+    ]
+    prompt = template.format(noun=kind, a=a.name, where=where, label=label)
+    return _ex("next_in_order", False, prompt, [aid, bid], [(aid, key), (bid, key), (bid, attr)],
+               segments)
+
+
+def _build_describe_one(rng: random.Random, template: str, split: str) -> Example | None:
+    e = ENTITIES[rng.choice(_ALL_IDS)]
+    if split_of_combination([e.id]) != split:
+        return None
+    pieces = _fact_pieces(e, _sample_attrs(e, rng.choice((2, 3)), rng), rng)
+    segments: list[Segment] = []
+    for i, p in enumerate(pieces):
+        if i:
+            segments.append(Piece(" "))
+        segments.append(p)
+    return _ex("describe_one", False, template.format(a=e.name), [e.id],
+               [p.fact for p in pieces if p.fact], segments, free_facts=True)
+
+
+def _build_reverse_lookup(rng: random.Random, template: str, split: str) -> Example | None:
+    eid, attr = rng.choice(_LOOKUPS)
+    e = ENTITIES[eid]
+    if split_of_combination([eid]) != split:
+        return None
+    label = attribute_of(e, attr).label
+    prompt = template.format(noun=e.noun, label=label, v=e.facts[attr])
+    segments: list[Segment] = [Piece(f"It is {e.name}. "),
+                               Piece(render_fact(eid, attr, rng=rng), (eid, attr))]
+    return _ex("reverse_lookup", False, prompt, [eid], [(eid, attr)], segments)
+
+
+SHAPES: dict[str, Shape] = {s.name: s for s in [
+    Shape("describe_many", True, "describe several entities, one part each", (
+        "Tell me about {items}.",
+        "Give me a short description of {items}.",
+        "Describe {items} in a sentence or two each.",
+        "What can you tell me about {items}?",
+        "Write a brief note on each of these: {items}.",
+        "I would like a quick overview of {items}, please.",
+    ), _build_describe_many),
+    Shape("facts_each", True, "N facts about each of a list", (
+        "Give {k} facts about each of {items}.",
+        "List {k} facts for each of these: {items}.",
+        "For each of {items}, tell me {k} things.",
+        "Share {k} facts about every one of {items}.",
+        "I need {k} facts on each of the following: {items}.",
+        "What are {k} true facts about each of {items}?",
+    ), _build_facts_each),
+    Shape("one_attr_many", True, "the same attribute for several entities", (
+        "What is the {label} of each of {items}?",
+        "Give the {label} of {items}.",
+        "For each of {items}, state the {label}.",
+        "Tell me the {label} for each of these: {items}.",
+        "List the {label} of {items}, one by one.",
+        "I need the {label} of every one of these: {items}.",
+    ), _build_one_attr_many),
+    Shape("compare_conclude", True, "describe two things, then conclude from both", (
+        "Compare {a} and {b}. Which one {cmp}?",
+        "Describe {a} and {b} briefly, then say which one {cmp}.",
+        "Which {cmp}, {a} or {b}? Say a little about each first.",
+        "Look at {a} and {b} and tell me which {cmp}.",
+        "Give a short note on {a} and on {b}, then decide which {cmp}.",
+        "Between {a} and {b}, which {cmp}? Explain using facts about both.",
+    ), _build_compare),
+    Shape("same_or_different", True, "check two things, then say if they match", (
+        "Do {a} and {b} have the same {label}?",
+        "Check whether {a} and {b} share the same {label}.",
+        "Is the {label} of {a} the same as that of {b}?",
+        "Compare the {label} of {a} and {b}. Are they the same?",
+        "Find the {label} of {a} and of {b}, then tell me if they match.",
+        "Do {a} and {b} share a {label}? Look up each one first.",
+    ), _build_same_or_different),
+    Shape("quiz", True, "several independent questions", (
+        "Answer these questions:\n{qs}",
+        "Quick quiz:\n{qs}",
+        "Please answer each of the following:\n{qs}",
+        "Here are some questions for you:\n{qs}",
+        "Can you answer all of these?\n{qs}",
+        "Test time. Answer each one:\n{qs}",
+    ), _build_quiz),
+    Shape("study_sheet", True, "a sheet with an independent section per topic", (
+        "Make a study sheet with one section for each of {items}.",
+        "Write study notes on {items}, with a separate section for each.",
+        "Create a revision sheet covering {items}, one section per topic.",
+        "Prepare short notes on {items}, with one heading each.",
+        "I am studying {items}. Write a section on each.",
+        "Draft a fact sheet with sections on {items}.",
+    ), _build_study_sheet),
+    Shape("single_fact", False, "one short fact", (
+        "{q}",
+        "Quick question: {q}",
+        "{q} Answer in one sentence.",
+        "Tell me this: {q}",
+        "I was wondering about something. {q}",
+        "Please answer briefly. {q}",
+    ), _build_single_fact),
+    Shape("yes_no", False, "check one claim, then answer yes or no", (
+        "Is it true that {stmt}?",
+        "True or false: {stmt}.",
+        "Check this claim: {stmt}.",
+        "Someone told me that {stmt}. Is that right?",
+        "Is this correct? {Stmt}.",
+        "Can you confirm that {stmt}?",
+    ), _build_yes_no),
+    Shape("chain_lookup", False, "identify an entity, then use it", (
+        "What is the {label2} of the {noun} whose {label1} is {v1}?",
+        "Find the {noun} whose {label1} is {v1}, then tell me its {label2}.",
+        "The {label1} of a certain {noun} is {v1}. What is its {label2}?",
+        "Which {label2} does the {noun} with {label1} {v1} have?",
+        "First work out which {noun} has {v1} as its {label1}. Then give its {label2}.",
+        "A {noun} has {v1} as its {label1}. Name it and give its {label2}.",
+    ), _build_chain_lookup),
+    Shape("arith_chain", False, "steps that build on each other (sum of atomic numbers)", (
+        "Add the atomic numbers of {a} and {b}. Which element has that atomic number?",
+        "What element has an atomic number equal to the sum of those of {a} and {b}?",
+        "Take the atomic number of {a} plus the atomic number of {b}. Which element is that?",
+        "If you add the atomic number of {a} to that of {b}, which element do you get?",
+        "Sum the atomic numbers of {a} and {b} and name the element with that number.",
+        "Work it out step by step: which element's atomic number is that of {a} plus "
+        "that of {b}?",
+    ), _build_arith_chain),
+    Shape("next_in_order", False, "find the next item in an order, then describe it", (
+        "Which {noun} comes right after {a} {where}? Also give its {label}.",
+        "Name the {noun} that follows {a} {where}, and state its {label}.",
+        "What comes next after {a} {where}? Tell me its {label} too.",
+        "Starting from {a}, which {noun} is next {where}, and what is its {label}?",
+        "Find the {noun} just after {a} {where} and give its {label}.",
+        "Which {noun} follows {a} {where}? Include its {label}.",
+    ), _build_next_in_order),
+    Shape("describe_one", False, "a short paragraph about one entity", (
+        "Tell me about {a}.",
+        "Describe {a} briefly.",
+        "What do you know about {a}?",
+        "Give me a short summary of {a}.",
+        "Write two or three sentences about {a}.",
+        "Introduce {a} in a few sentences.",
+    ), _build_describe_one),
+    Shape("reverse_lookup", False, "find the entity that has a given value", (
+        "Which {noun} has {v} as its {label}?",
+        "Name the {noun} whose {label} is {v}.",
+        "What {noun} has the {label} {v}?",
+        "Can you tell me which {noun} has {v} as its {label}?",
+        "I am thinking of a {noun} whose {label} is {v}. Which one is it?",
+        "Identify the {noun} with the {label} {v}.",
+    ), _build_reverse_lookup),
+]}
+
+
+# --------------------------------------------------------------------------------------------
+# Generation
+# --------------------------------------------------------------------------------------------
+
+
+def _template_indices(shape: Shape, split: str) -> list[int]:
+    n = len(shape.templates)
+    return [i for i in range(n) if template_split(i, n) == split]
+
+
+def generate_example(shape_name: str, split: str, rng: random.Random,
+                     max_tries: int = 400) -> Example | None:
+    """One example of a shape whose phrasing and entity combination belong to ``split``."""
+    split = _norm_split(split)
+    shape = SHAPES[shape_name]
+    indices = _template_indices(shape, split)
+    for _ in range(max_tries):
+        index = rng.choice(indices)
+        example = shape.build(rng, shape.templates[index], split)
+        if example is None or split_of_combination(example.entities) != split:
+            continue
+        example.split = split
+        example.template_id = f"{shape.name}/{index}"
+        return example
+    return None
+
+
+def generate_split(split: str, n: int, seed: int = 0) -> list[Example]:
+    """``n`` examples of ``split``, cycling through the shapes; deterministic in (split, seed).
+
+    Within a call, a repeated prompt is re-drawn a few times before it is accepted.
+    """
+    split = _norm_split(split)
+    rng = random.Random(f"pasta-world|{split}|{seed}")
+    names = list(SHAPES)
+    out: list[Example] = []
+    seen: set[str] = set()
+    dead: set[str] = set()
+    i = 0
+    while len(out) < n:
+        if len(dead) == len(names):
+            raise RuntimeError(f"no shape can generate examples for split {split!r}")
+        name = names[i % len(names)]
+        i += 1
+        if name in dead:
+            continue
+        example = None
+        for _ in range(5):
+            example = generate_example(name, split, rng)
+            if example is None or example.prompt not in seen:
+                break
+        if example is None:
+            log.warning("shape %s yields no example for split %s; skipping it", name, split)
+            dead.add(name)
+            continue
+        seen.add(example.prompt)
+        out.append(example)
+    return out

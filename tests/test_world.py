@@ -1,0 +1,324 @@
+"""Tests of the bundled synthetic world: facts, prompt/response generators, splits, judge."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import replace
+from functools import cache
+
+import pytest
+
+from pasta_core.world import facts as world_facts
+from pasta_core.world.facts import CATEGORIES, ENTITIES, attribute_of, fill, pronoun_templates
+from pasta_core.world.judge import extract_claims, judge
+from pasta_core.world.prompts import (
+    SHAPES,
+    SPLITS,
+    Example,
+    Part,
+    Piece,
+    generate_split,
+    render_annotated,
+    render_plain,
+    round_up_tokens,
+    stand_in_count_tokens,
+    to_jsonl_record,
+)
+
+# A tiny, self-contained splice of the canonical form (PASTA_LANG.md §2); it deliberately
+# does not import pasta_core.lang.
+_CHUNK = re.compile(
+    r'<promise topic="([^"]*)" tokens="(\d+)"/><async topic="\1">(.*?)</async>', re.S
+)
+
+
+def splice(annotated: str) -> str:
+    return _CHUNK.sub(lambda m: m.group(3), annotated).replace("<sync/>", "")
+
+
+@cache
+def examples(split: str, n: int, seed: int = 0) -> tuple[Example, ...]:
+    return tuple(generate_split(split, n, seed))
+
+
+def sample_all() -> list[Example]:
+    return [*examples("train", 420), *examples("validation", 140), *examples("test", 140)]
+
+
+# --------------------------------------------------------------------------------------------
+# Facts
+# --------------------------------------------------------------------------------------------
+
+
+def test_world_counts() -> None:
+    assert len(ENTITIES) >= 150
+    assert len(CATEGORIES) >= 8
+    for category in CATEGORIES:
+        assert len(world_facts.entities_in(category)) >= 10, category
+    for entity in ENTITIES.values():
+        assert len(entity.facts) >= 5, entity.id
+        assert set(entity.facts) <= set(CATEGORIES[entity.category].attributes), entity.id
+
+
+def test_values_and_topics_are_clean() -> None:
+    for entity in ENTITIES.values():
+        topic = entity.topic
+        assert 1 <= len(topic.split()) <= 3, topic
+        assert not set("\"'<>") & set(topic), topic
+        assert entity.name.isascii()
+        for attribute, value in entity.facts.items():
+            assert value and value == value.strip() and value.isascii(), (entity.id, value)
+            assert not set(",;<>\"!?") & set(value), (entity.id, attribute, value)
+            assert "." not in value or attribute == "file extension", (entity.id, value)
+    names = [e.name.lower() for e in ENTITIES.values()]
+    assert len(names) == len(set(names))
+
+
+def test_every_fact_sentence_is_read_back_by_the_judge() -> None:
+    for entity in ENTITIES.values():
+        for attribute, value in entity.facts.items():
+            attr = attribute_of(entity, attribute)
+            sentences = [fill(t, entity, value) for t in attr.templates]
+            sentences += [f"This is about {entity.name}. " + fill(t, entity, value, pronoun=True)
+                          for t in pronoun_templates(attr)]
+            for sentence in sentences:
+                claims = extract_claims(sentence)
+                assert len(claims) == 1, sentence
+                claim = claims[0]
+                assert (claim.entity, claim.attribute, claim.correct) == (
+                    entity.id, attribute, True), sentence
+            others = {e.facts[attribute] for e in world_facts.entities_in(entity.category)
+                      if attribute in e.facts} - {value}
+            for wrong in sorted(others)[:2]:
+                claims = extract_claims(fill(attr.templates[0], entity, wrong))
+                assert len(claims) == 1 and not claims[0].correct, (entity.id, wrong)
+
+
+# --------------------------------------------------------------------------------------------
+# Shapes, rendering
+# --------------------------------------------------------------------------------------------
+
+
+def test_shape_counts() -> None:
+    assert len(SHAPES) >= 12
+    splittable = sum(s.splittable for s in SHAPES.values())
+    assert splittable * 2 == len(SHAPES)
+    for shape in SHAPES.values():
+        assert len(shape.templates) >= 4
+        assert len(set(shape.templates)) == len(shape.templates)
+
+
+def test_every_shape_is_generated_in_every_split() -> None:
+    for split in SPLITS:
+        got = {e.shape for e in examples(split, 140 if split != "train" else 420)}
+        assert got == set(SHAPES), split
+
+
+def _check_tokens(annotated: str, count_tokens) -> None:
+    for m in _CHUNK.finditer(annotated):
+        thread = f'<async topic="{m.group(1)}">{m.group(3)}</async>'
+        assert int(m.group(2)) == round_up_tokens(count_tokens(thread))
+        assert int(m.group(2)) % 10 == 0 and int(m.group(2)) >= 10
+
+
+def test_splice_of_annotated_is_plain() -> None:
+    by_shape: dict[str, int] = {}
+    for ex in sample_all():
+        by_shape[ex.shape] = by_shape.get(ex.shape, 0) + 1
+        annotated = render_annotated(ex)
+        assert splice(annotated) == ex.plain
+        assert "<" not in splice(annotated)
+        assert ex.plain.strip() == ex.plain and ex.plain
+        if ex.splittable:
+            assert len(ex.parts) >= 2
+            assert annotated.count("<promise ") == len(ex.parts)
+            assert annotated.count("<async ") == len(ex.parts)
+            if ex.needs_conclusion:
+                assert "<sync/>" in annotated
+                assert annotated.index("<sync/>") > annotated.rindex("</async>")
+        else:
+            assert annotated == ex.plain
+        _check_tokens(annotated, stand_in_count_tokens)
+    assert all(n >= 20 for n in by_shape.values()), by_shape
+
+
+def test_tokens_use_the_given_counter() -> None:
+    def words(text: str) -> int:
+        return len(text.split()) * 3
+
+    for ex in examples("train", 420):
+        if ex.splittable:
+            _check_tokens(render_annotated(ex, words), words)
+            _check_tokens(ex.annotated(len), len)
+
+
+def test_round_up_tokens() -> None:
+    assert [round_up_tokens(n) for n in (0, 1, 10, 11, 19, 20, 21)] == [10, 10, 10, 20, 20, 20,
+                                                                        30]
+
+
+def test_records() -> None:
+    ex = examples("train", 420)[0]
+    record = to_jsonl_record(ex, stand_in_count_tokens)
+    assert set(record) == {"prompt", "plain", "annotated", "shape", "splittable"}
+    assert record["plain"] == ex.plain and record["prompt"] == ex.prompt
+    for ex in examples("train", 420):
+        assert ex.entities and ex.facts
+        assert all(e in ENTITIES for e in ex.entities)
+        assert all(a in ENTITIES[e].facts for e, a in ex.facts)
+        assert ex.prompt[:1].isupper()
+        assert ex.needs_conclusion == (ex.conclusion_key is not None)
+
+
+# --------------------------------------------------------------------------------------------
+# Splits
+# --------------------------------------------------------------------------------------------
+
+
+def test_splits_are_deterministic() -> None:
+    first = [to_jsonl_record(e) for e in generate_split("test", 50, seed=3)]
+    again = [to_jsonl_record(e) for e in generate_split("test", 50, seed=3)]
+    other = [to_jsonl_record(e) for e in generate_split("test", 50, seed=4)]
+    assert first == again
+    assert first != other
+    with pytest.raises(ValueError):
+        generate_split("nope", 1)
+
+
+def test_test_split_is_disjoint_from_train() -> None:
+    train = [*examples("train", 420), *examples("train", 420, 1)]
+    held = {"validation": examples("validation", 140), "test": examples("test", 140)}
+    train_templates = {e.template_id for e in train}
+    train_combos = {e.combination for e in train}
+    train_prompts = {e.prompt for e in train}
+    for split, exs in held.items():
+        assert all(e.split == split for e in exs)
+        assert not {e.template_id for e in exs} & train_templates, split
+        assert not {e.combination for e in exs} & train_combos, split
+        assert not {e.prompt for e in exs} & train_prompts, split
+    assert not ({e.template_id for e in held["test"]}
+                & {e.template_id for e in held["validation"]})
+    assert not ({e.combination for e in held["test"]}
+                & {e.combination for e in held["validation"]})
+
+
+# --------------------------------------------------------------------------------------------
+# Judge
+# --------------------------------------------------------------------------------------------
+
+
+def _last_occurrence(text: str, value: str) -> re.Match[str] | None:
+    matches = list(re.finditer(rf"(?<!\w){re.escape(value)}(?!\w)", text))
+    return matches[-1] if matches else None
+
+
+def _corrupt(ex: Example, rng: random.Random) -> str | None:
+    """The reference answer with one stated fact's value swapped for a wrong one."""
+    segments = list(ex.segments)
+    slots = [(i, None) for i, s in enumerate(segments) if isinstance(s, Piece) and s.fact]
+    slots += [(i, j) for i, s in enumerate(segments) if isinstance(s, Part)
+              for j, p in enumerate(s.pieces) if p.fact]
+    rng.shuffle(slots)
+    for i, j in slots:
+        piece = segments[i] if j is None else segments[i].pieces[j]
+        eid, attribute = piece.fact
+        entity = ENTITIES[eid]
+        value = entity.facts[attribute]
+        wrong = sorted({e.facts[attribute] for e in world_facts.entities_in(entity.category)
+                        if attribute in e.facts and e.facts[attribute].lower() != value.lower()})
+        match = _last_occurrence(piece.text, value)
+        if not wrong or match is None:
+            continue
+        text = piece.text[:match.start()] + rng.choice(wrong) + piece.text[match.end():]
+        new_piece = replace(piece, text=text)
+        if j is None:
+            segments[i] = new_piece
+        else:
+            pieces = list(segments[i].pieces)
+            pieces[j] = new_piece
+            segments[i] = replace(segments[i], pieces=tuple(pieces))
+        return render_plain(segments)
+    return None
+
+
+def _drop_last_part(ex: Example) -> str:
+    segments = list(ex.segments)
+    k = max(i for i, s in enumerate(segments) if isinstance(s, Part))
+    del segments[k]
+    if k > 0 and isinstance(segments[k - 1], Piece):
+        del segments[k - 1]
+    return render_plain(segments)
+
+
+def test_reference_answers_score_high() -> None:
+    for ex in sample_all():
+        score = judge(ex, ex.plain)
+        assert score.total >= 0.95, (ex.plain, score)
+        assert judge(ex, render_annotated(ex)).total == pytest.approx(score.total)
+
+
+def test_flawed_answers_score_clearly_lower() -> None:
+    rng = random.Random(0)
+    counts = {"wrong": 0, "missing": 0, "truncated": 0}
+    for ex in sample_all():
+        ref = judge(ex, ex.plain).total
+        wrong = _corrupt(ex, rng)
+        if wrong is not None:
+            counts["wrong"] += 1
+            assert judge(ex, wrong).total <= ref - 0.15, (wrong, judge(ex, wrong))
+        if ex.splittable and len(set(ex.entities)) >= 2:
+            counts["missing"] += 1
+            missing = _drop_last_part(ex)
+            assert judge(ex, missing).total <= ref - 0.15, (missing, judge(ex, missing))
+        truncated = ex.plain[: len(ex.plain) // 2]
+        counts["truncated"] += 1
+        assert judge(ex, truncated).total <= ref - 0.15, (truncated, judge(ex, truncated))
+    assert counts["wrong"] > 600 and counts["missing"] > 300, counts
+
+
+def test_conclusion_must_be_right() -> None:
+    for ex in examples("train", 420):
+        if ex.needs_conclusion and ex.conclusion_distractors:
+            bad = ex.plain.replace(ex.conclusion_key, ex.conclusion_distractors[0])
+            last_sentence = ex.plain.rsplit(". ", 1)[-1]
+            if ex.conclusion_key in last_sentence:
+                assert judge(ex, bad).total < judge(ex, ex.plain).total
+
+
+@pytest.mark.parametrize("garbage", [
+    "",
+    " ",
+    "\x00\x01\xff",
+    "<promise topic='x' tokens='abc'/><async topic=\"x\">unclosed",
+    "</async></async><sync/><sync/><promise/>",
+    "It is it. Its its is is. The the the.",
+    "Mars" * 5000,
+    "Mars is a " + "very " * 3000 + "rocky planet.",
+    ("a. " * 20000),
+    "\n".join(["- 1. ,,, ;;; and, so"] * 500),
+    "So the answer is yes no yes.",
+    None,
+    12345,
+    b"bytes \xff",
+    ["Mars is a rocky planet."],
+])
+def test_judge_never_raises(garbage: object) -> None:
+    for ex in examples("train", 420)[:14]:
+        score = judge(ex, garbage)
+        for part in (score.precision, score.recall, score.coverage, score.total):
+            assert 0.0 <= part <= 1.0
+
+
+def test_judge_random_noise() -> None:
+    rng = random.Random(7)
+    alphabet = "abc XYZ.,;!?\n<>/\"'=-0123456789"
+    for ex in examples("test", 140)[:28]:
+        words = ex.plain.split()
+        for _ in range(5):
+            noise = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
+            shuffled = " ".join(rng.sample(words, len(words)))
+            for text in (noise, shuffled, noise + ex.plain):
+                score = judge(ex, text)
+                assert 0.0 <= score.total <= 1.0
+        assert judge(ex, noise).total <= 0.5
