@@ -10,9 +10,10 @@ from .interpreter import Interpreter, Settings, SettingsError
 from .models import LoadedModel
 
 RUN_MODES = ("pasta", "sequential", "plain", "both")
+Prompt = str | list[dict[str, str]]  # a user message, or a conversation [{"role", "content"}]
 
 
-def stream(lm: LoadedModel, prompt: str, mode: str = "pasta", force: str | None = None,
+def stream(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | None = None,
            should_stop: Callable[[], bool] | None = None, **settings: Any) -> Iterator[Event]:
     """Events of a run as they happen. Mode "both" runs PASTA, then sequential decoding of the
     same request with the same settings; each run ends with its own `Done` event."""
@@ -28,7 +29,7 @@ def stream(lm: LoadedModel, prompt: str, mode: str = "pasta", force: str | None 
         yield from it.events()
 
 
-def decode(lm: LoadedModel, prompt: str, mode: str = "pasta", force: str | None = None,
+def decode(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | None = None,
            should_stop: Callable[[], bool] | None = None, **settings: Any) -> Trace | Comparison:
     """Run to the end. Returns the Trace (a Comparison for mode "both")."""
     traces = [ev.trace for ev in stream(lm, prompt, mode, force, should_stop, **settings)

@@ -33,7 +33,7 @@ class Event:
 @dataclass
 class RunStart(Event):
     model: str
-    prompt: str
+    prompt: str | list[dict[str, str]]
     prompt_token_ids: list[int]
     settings: dict[str, Any]
 
@@ -56,14 +56,16 @@ class ThreadStart(Event):
 class Tokens(Event):
     """Tokens a thread received: one sampled (or forced) token, or a chunk's forced opening tag.
     `raw` is the decoded text they added (tags included), `text` what is safe to show as body
-    text (tags and partial tags held back), `tags` the kinds of tags they completed."""
+    text (tags and partial tags held back), `tags` the tags they completed: `{"kind", "at"}`
+    with `at` the offset in `text` where the tag stands, and for a promise `"thread"`, the id
+    of the chunk it starts."""
 
     thread: int
     token_ids: list[int]
     logprobs: list[float | None]
     raw: str
     text: str
-    tags: list[str] = field(default_factory=list)
+    tags: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -138,7 +140,8 @@ class Trace:
 
     mode: str
     model: str
-    prompt: str
+    prompt: str | list[dict[str, str]]
+    text: str  # the spliced, user-facing text (built by a Splicer from the events)
     prompt_token_ids: list[int]
     settings: dict[str, Any]
     threads: list[ThreadRecord]
@@ -161,8 +164,8 @@ class Trace:
         for c in sorted(chunks, key=lambda c: (c.fork_offset or 0, c.id)):
             off = c.fork_offset or 0
             out.append(main.text[last:off])
-            thread = c.text or lang.async_open_tag(c.topic)  # a chunk cancelled before it ran
-            if not thread.endswith(lang.ASYNC_CLOSE):
+            thread = c.text[:lang.thread_end(c.text)] or lang.async_open_tag(c.topic)
+            if not thread.endswith(lang.ASYNC_CLOSE):  # ended by a cap, a stop or end-of-sequence
                 thread += lang.ASYNC_CLOSE
             out.append(thread)
             last = off
@@ -172,10 +175,6 @@ class Trace:
     @property
     def document(self) -> lang.Document:
         return lang.parse_document(self.annotated_raw)
-
-    @property
-    def text(self) -> str:
-        return self.document.text if self.mode != "plain" else self.threads[0].text
 
     @property
     def annotated(self) -> str:
@@ -193,7 +192,7 @@ class Trace:
     def to_dict(self) -> dict[str, Any]:
         doc = self.document
         return {
-            "text": doc.text if self.mode != "plain" else self.threads[0].text,
+            "text": self.text,
             "annotated": self.annotated,
             "prompt_token_ids": self.prompt_token_ids,
             "threads": [t.to_dict() for t in self.threads],
@@ -215,10 +214,57 @@ class Trace:
         }
 
 
+class Splicer:
+    """The user-facing text of a run, built from its events in final order: the main thread's
+    text with each promise replaced by its chunk's text. `add(event)` returns the text that
+    became final with that event — what a streaming client can send at once, in order."""
+
+    def __init__(self) -> None:
+        self.parts: list[str | int] = [""]  # main-thread text; an int stands for a chunk
+        self.chunks: dict[int, str] = {}
+        self.ended: set[int] = set()
+        self.i = 0  # the part being sent
+        self.off = 0  # characters of it already sent
+        self.text = ""  # everything final so far
+
+    def add(self, ev: Event) -> str:
+        if isinstance(ev, Tokens):
+            if ev.thread == 0:
+                last = 0
+                for tag in ev.tags:
+                    if tag["kind"] == "promise":
+                        self.parts[-1] += ev.text[last:tag["at"]]
+                        self.parts += [tag["thread"], ""]
+                        last = tag["at"]
+                self.parts[-1] += ev.text[last:]
+            else:
+                self.chunks[ev.thread] = self.chunks.get(ev.thread, "") + ev.text
+        elif isinstance(ev, ThreadEnd) and ev.thread != 0:
+            self.ended.add(ev.thread)
+        else:
+            return ""
+        return self._advance()
+
+    def _advance(self) -> str:
+        out = []
+        while True:
+            p = self.parts[self.i]
+            s = p if isinstance(p, str) else self.chunks.get(p, "")
+            out.append(s[self.off:])
+            self.off = len(s)
+            if (isinstance(p, int) and p not in self.ended) or self.i == len(self.parts) - 1:
+                break  # a running chunk, or the main text, which may still grow
+            self.i, self.off = self.i + 1, 0
+        new = "".join(out)
+        self.text += new
+        return new
+
+
 class TraceBuilder:
     """Adds events up to a Trace. The interpreter feeds it every event it emits."""
 
     def __init__(self) -> None:
+        self.splicer = Splicer()
         self.start: RunStart | None = None
         self.threads: dict[int, ThreadRecord] = {}
         self._placed: dict[int, int] = {}
@@ -227,6 +273,7 @@ class TraceBuilder:
         self.step_host: list[float] = []
 
     def add(self, ev: Event) -> None:
+        self.splicer.add(ev)
         if isinstance(ev, RunStart):
             self.start = ev
         elif isinstance(ev, ThreadStart):
@@ -240,7 +287,7 @@ class TraceBuilder:
             th.logprobs.extend(ev.logprobs)
             th.n_forced += sum(lp is None for lp in ev.logprobs)
             th.text += ev.raw
-            if "sync" in ev.tags:
+            if ev.thread == 0 and any(t["kind"] == "sync" for t in ev.tags):
                 th.sync_indices.append(len(th.token_ids) - 1)
         elif isinstance(ev, Step):
             self.step_sizes.append(sum(ev.n_tokens))
@@ -259,7 +306,8 @@ class TraceBuilder:
         assert self.start is not None
         s = self.start
         return Trace(
-            mode=s.run, model=s.model, prompt=s.prompt, prompt_token_ids=s.prompt_token_ids,
+            mode=s.run, model=s.model, prompt=s.prompt, text=self.splicer.text,
+            prompt_token_ids=s.prompt_token_ids,
             settings=s.settings, threads=[self.threads[k] for k in sorted(self.threads)],
             steps=len(self.step_sizes), kv_tokens=kv_tokens, wall_s=wall_s,
             end_reason=end_reason, step_sizes=self.step_sizes,

@@ -137,12 +137,14 @@ class _Thread:
 class Interpreter:
     """One run of one request. Iterate `events()`; the last event is `Done` with the Trace."""
 
-    def __init__(self, lm: LoadedModel, prompt: str, mode: str = "pasta",
+    def __init__(self, lm: LoadedModel, prompt: str | list[dict[str, str]], mode: str = "pasta",
                  settings: Settings | None = None, force: str | None = None,
                  should_stop: Callable[[], bool] | None = None, runner=None):
         if mode not in MODES:
             raise SettingsError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
-        if not isinstance(prompt, str) or not prompt.strip():
+        text = prompt if isinstance(prompt, str) else " ".join(
+            str(m.get("content", "")) for m in prompt if isinstance(m, dict))
+        if not text.strip():
             raise SettingsError("the prompt is empty: write a question or an instruction")
         self.lm = lm
         self.prompt = prompt
@@ -280,12 +282,12 @@ class Interpreter:
         fwd_s = time.perf_counter() - t_fwd
         self.step += 1
         # the Step event goes before the tokens chosen from its logits; timings filled below
-        step_ev = Step(self.mode, 0.0, self.step, [th.id for th, _ in batch],
+        step_ev = Step(self.mode, self._now(), self.step, [th.id for th, _ in batch],
                        [n for _, n in batch], positions, 0.0, 0.0)
         self._emit(step_ev, out)
         self._accept(choosers, logits, out)
         latency = time.perf_counter() - t_start
-        step_ev.t, step_ev.latency_s, step_ev.host_s = self._now(), latency, latency - fwd_s
+        step_ev.latency_s, step_ev.host_s = latency, latency - fwd_s  # t stays ≤ its tokens' t
         for th, _ in batch:
             if th.final and not th.pending:
                 self._end(th, out)
@@ -325,13 +327,15 @@ class Interpreter:
             items = th.tags.feed(raw) if self.mode != "plain" else [raw]
             if end is not None:
                 items += th.tags.flush()
-            text, tags, new = [], [], []
+            text, tags, new, at = [], [], [], 0
             for it in items:
                 if isinstance(it, str):
                     text.append(it)
+                    at += len(it)
                     continue
-                tags.append(it.kind)
+                tags.append({"kind": it.kind, "at": at})
                 if th.id == MAIN and it.kind == "promise":
+                    tags[-1]["thread"] = len(self.threads) + len(new)  # the chunk it starts
                     new.append(it)
                 elif th.id == MAIN and it.kind == "sync":
                     th.sync_at = len(th.tokens) - 1
@@ -372,7 +376,7 @@ class Interpreter:
         c.tags.feed(raw)
         main.unjoined.append(c.id)
         self._emit(Tokens(self.mode, self._now(), c.id, list(opening), [None] * len(opening), raw,
-                          "", ["async"]), out)
+                          "", [{"kind": "async", "at": 0}]), out)
 
     def _new_thread(self, parent: int | None, topic: str, promised: int | None,
                     fork_at: int | None, out: list[Event], fork_offset: int | None = None
@@ -411,6 +415,14 @@ class Interpreter:
         if th.done:
             return
         th.done = True
+        held = th.detok.flush()  # bytes of a character cut short by a cap or a stop
+        if held:
+            if self.mode == "plain":
+                shown = held
+            else:
+                shown = "" if th.end_reason == "close_tag" else "".join(
+                    it for it in th.tags.feed(held) + th.tags.flush() if isinstance(it, str))
+            self._emit(Tokens(self.mode, self._now(), th.id, [], [], held, shown), out)
         self._emit(ThreadEnd(self.mode, self._now(), th.id, th.end_reason or "completed"), out)
 
 

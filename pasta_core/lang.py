@@ -208,6 +208,18 @@ class TagStream:
         self._buf = self._buf[n:]
 
 
+def thread_end(text: str) -> int:
+    """Where a chunk thread's text ends: right after its first `</async>` (what follows in the
+    same token is not part of the chunk), else the whole text."""
+    i = 0
+    while (j := text.find("</", i)) >= 0:
+        tag = scan_tag(text, j)
+        if isinstance(tag, Tag) and tag.kind == "close":
+            return tag.end
+        i = j + 1
+    return len(text)
+
+
 # ---------------------------------------------------------------------------------------------
 # Parsing whole texts
 

@@ -66,15 +66,16 @@ class LoadedModel:
     dtype: torch.dtype
     eos_token_ids: list[int] = field(default_factory=list)
 
-    def encode_prompt(self, prompt: str) -> list[int]:
-        """Prompt ids, through the tokenizer's chat template when it has one."""
+    def encode_prompt(self, prompt: str | list[dict[str, str]]) -> list[int]:
+        """Prompt ids, through the tokenizer's chat template when it has one. `prompt` is the
+        user's message, or a whole conversation as [{"role", "content"}, …]."""
         tok = self.tokenizer
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
         if getattr(tok, "chat_template", None):
-            text = tok.apply_chat_template(
-                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-            )
+            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
             return tok.encode(text, add_special_tokens=False)
-        return tok.encode(prompt, add_special_tokens=True)
+        text = "\n\n".join(m["content"] for m in messages)
+        return tok.encode(text, add_special_tokens=True)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of a piece of response text (no special tokens added)."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: a launched `python app.py` on a free port, and the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_CONFIG = """\
+title: PASTA (tests)
+hardware: cpu-basic
+default_model: random:llama
+baseline_model: random:llama
+models: [random:llama, random:qwen2]
+allow_hub_models: false
+allow_runs: true
+limits:
+  max_new_tokens: 600
+  max_threads: 8
+  max_thread_tokens: 600
+  max_prompt_chars: 2000
+  max_body_bytes: 20000
+  queue_size: 4
+  loaded_models: 2
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """`python app.py` exactly as a user starts it, on a free port, with test settings."""
+    tmp = tmp_path_factory.mktemp("server")
+    config = tmp / "spaces.yaml"
+    config.write_text(TEST_CONFIG)
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "PASTA_SPACES_CONFIG": str(config), "PASTA_RUNS_DIR": str(tmp / "runs"),
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    log = open(tmp / "app.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"app.py exited: {(tmp / 'app.log').read_text()[-3000:]}")
+        try:
+            if httpx.get(url + "/v1/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("app.py did not start serving within 120 s")
+        time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def run_cli(*args: str) -> dict:
+    """`python -m pasta_core …` → its JSON output."""
+    out = subprocess.run([sys.executable, "-m", "pasta_core", *args], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+TIMING_KEYS = {"wall_s", "start_s", "end_s", "step_latency_s", "step_host_s", "t"}
+
+
+def without_timings(obj):
+    """A trace (or any JSON) with the wall-clock fields removed, for run-to-run comparison."""
+    if isinstance(obj, dict):
+        return {k: without_timings(v) for k, v in obj.items() if k not in TIMING_KEYS}
+    if isinstance(obj, list):
+        return [without_timings(v) for v in obj]
+    return obj

@@ -1,0 +1,58 @@
+"""The Space's settings (spaces.yaml): default model, offered models, per-request limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_new_tokens: int = 512
+    max_threads: int = 16
+    max_thread_tokens: int = 512
+    max_prompt_chars: int = 4000
+    max_body_bytes: int = 65536
+    queue_size: int = 16
+    loaded_models: int = 3
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    title: str = "PASTA"
+    hardware: str = "cpu-basic"
+    default_model: str = "bundled:pasta-tiny"
+    baseline_model: str = "bundled:pasta-tiny-base"
+    models: tuple[str, ...] = ("bundled:pasta-tiny", "random:llama")
+    allow_hub_models: bool = False
+    allow_runs: bool = True
+    limits: Limits = field(default_factory=Limits)
+
+
+def load_config(path: str | Path | None = None) -> SpaceConfig:
+    """Read spaces.yaml (or PASTA_SPACES_CONFIG); PASTA_DEFAULT_MODEL overrides the default
+    model. Unknown keys are an error, so a typo does not silently fall back to a default."""
+    path = Path(path or os.environ.get("PASTA_SPACES_CONFIG") or ROOT / "spaces.yaml")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise SystemExit(f"error: cannot read the Space settings {path}: {e}") from e
+    known = {f.name for f in fields(SpaceConfig)}
+    lim_known = {f.name for f in fields(Limits)}
+    bad = set(raw) - known | set(raw.get("limits") or {}) - lim_known
+    if bad:
+        raise SystemExit(f"error: unknown settings in {path}: {', '.join(sorted(bad))}")
+    limits = Limits(**(raw.pop("limits", None) or {}))
+    if "models" in raw:
+        raw["models"] = tuple(raw["models"])
+    cfg = SpaceConfig(**raw, limits=limits)
+    if os.environ.get("PASTA_DEFAULT_MODEL"):
+        model = os.environ["PASTA_DEFAULT_MODEL"]
+        cfg = SpaceConfig(**{**cfg.__dict__, "default_model": model,
+                             "models": tuple(dict.fromkeys((model, *cfg.models)))})
+    return cfg
