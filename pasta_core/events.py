@@ -78,6 +78,9 @@ class Step(Event):
     positions: list[list[int]]
     latency_s: float
     host_s: float  # interpreter time spent around the forward (scheduling, masks, sampling)
+    # with Interpreter(record_masks=True): for each token fed, the cache slots it attends to
+    # (slot order = prefill, then each step's tokens in order) — the step's attention mask
+    visible: list[list[int]] | None = None
 
 
 @dataclass

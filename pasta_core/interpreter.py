@@ -139,7 +139,8 @@ class Interpreter:
 
     def __init__(self, lm: LoadedModel, prompt: str | list[dict[str, str]], mode: str = "pasta",
                  settings: Settings | None = None, force: str | None = None,
-                 should_stop: Callable[[], bool] | None = None, runner=None):
+                 should_stop: Callable[[], bool] | None = None, runner=None,
+                 record_masks: bool = False):
         if mode not in MODES:
             raise SettingsError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
         text = prompt if isinstance(prompt, str) else " ".join(
@@ -151,6 +152,7 @@ class Interpreter:
         self.mode = mode
         self.s = settings or Settings()
         self.should_stop = should_stop or (lambda: False)
+        self.record_masks = record_masks  # for teaching (the UI's step mode): costs a copy
         self.runner = runner or EagerRunner(lm.model, lm.device, lm.dtype)
         self.forced: ThreadTokens | None = None
         if force is not None:
@@ -277,13 +279,15 @@ class Interpreter:
                 keep.append(len(ids) - 1)
                 choosers.append(th)
         t_fwd = time.perf_counter()
-        logits = self.runner.forward(ids, [p for ps in positions for p in ps], torch.cat(rows),
-                                     keep)
+        mask = torch.cat(rows)
+        logits = self.runner.forward(ids, [p for ps in positions for p in ps], mask, keep)
         fwd_s = time.perf_counter() - t_fwd
         self.step += 1
         # the Step event goes before the tokens chosen from its logits; timings filled below
         step_ev = Step(self.mode, self._now(), self.step, [th.id for th, _ in batch],
                        [n for _, n in batch], positions, 0.0, 0.0)
+        if self.record_masks:
+            step_ev.visible = [r.nonzero()[:, 0].tolist() for r in mask[:, :self.runner.kv_len]]
         self._emit(step_ev, out)
         self._accept(choosers, logits, out)
         latency = time.perf_counter() - t_start
