@@ -2,9 +2,8 @@
 
 How it reads a response
 -----------------------
-1. If the text holds PASTA-LANG tags it is spliced first (a small tolerant splice: each
-   ``<async>`` block replaces the first unbound earlier promise with its topic, else the
-   first unbound earlier promise; orphan bodies stay inline; sync and stray tags vanish).
+1. If the text holds PASTA-LANG tags it is spliced first, by the project's parser
+   (:func:`pasta_core.lang.splice`, PASTA_LANG.md §2–3).
 2. The text is cut into sentences (``.``/``!``/``?`` + space, or a newline) and clauses
    (``, and`` / ``, so`` / ``, but`` / ``;``); list markers (``-``, ``1.``) are dropped.
 3. Each clause is matched against every fact template of the world (``facts.py``). A match
@@ -43,6 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from pasta_core import lang
 from pasta_core.world.facts import CATEGORIES, ENTITIES, Entity
 
 if TYPE_CHECKING:
@@ -94,47 +94,11 @@ _ZERO = JudgeScore(0.0, 0.0, 0.0, 0.0)
 # Splice
 # --------------------------------------------------------------------------------------------
 
-_TAGS = re.compile(
-    r"<promise\b[^>]*>|<async\b[^>]*>.*?(?:</async>|\Z)|<sync\b[^>]*>|</async>", re.S
-)
-_TOPIC = re.compile(r"""topic\s*=\s*(?:"([^"]*)"|'([^']*)')""")
-_NESTED = re.compile(r"<promise\b[^>]*>|<sync\b[^>]*>")
-
-
-def _topic(tag: str) -> str:
-    m = _TOPIC.search(tag[: tag.find(">") + 1] if ">" in tag else tag)
-    return (m.group(1) if m.group(1) is not None else m.group(2)) if m else ""
 
 
 def splice(text: str) -> str:
-    """Tolerant PASTA-LANG splice (see module docstring); plain text passes unchanged."""
-    if "<" not in text:
-        return text
-    out: list[str | int] = []
-    promises: list[list] = []  # [topic, body | None]
-    pos = 0
-    for m in _TAGS.finditer(text):
-        out.append(text[pos:m.start()])
-        pos = m.end()
-        tag = m.group()
-        if tag.startswith("<promise"):
-            promises.append([_topic(tag), None])
-            out.append(len(promises) - 1)
-        elif tag.startswith("<async"):
-            close = tag.find(">")
-            body = tag[close + 1:]
-            if body.endswith("</async>"):
-                body = body[: -len("</async>")]
-            body = _NESTED.sub("", body)
-            free = [i for i, p in enumerate(promises) if p[1] is None]
-            same = [i for i in free if promises[i][0] == _topic(tag)]
-            target = same[0] if same else free[0] if free else None
-            if target is None:
-                out.append(body)
-            else:
-                promises[target][1] = body
-    out.append(text[pos:])
-    return "".join(x if isinstance(x, str) else (promises[x][1] or "") for x in out)
+    """The user-facing text of an annotated response (plain text passes unchanged)."""
+    return lang.splice(text) if "<" in text else text
 
 
 # --------------------------------------------------------------------------------------------

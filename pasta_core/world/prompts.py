@@ -41,6 +41,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pasta_core import lang
 from pasta_core.world.facts import (
     CATEGORIES,
     ENTITIES,
@@ -179,11 +180,10 @@ def render_annotated(example: Example, count_tokens: CountTokens | None = None) 
         if isinstance(seg, Piece):
             out.append(seg.text)
         elif isinstance(seg, Part):
-            thread = f'<async topic="{seg.topic}">{seg.body}</async>'
-            tokens = round_up_tokens(count(thread))
-            out.append(f'<promise topic="{seg.topic}" tokens="{tokens}"/>{thread}')
+            thread = lang.chunk_thread_text(seg.topic, seg.body)
+            out.append(lang.promise_tag(seg.topic, round_up_tokens(count(thread))) + thread)
         else:
-            out.append("<sync/>")
+            out.append(lang.SYNC)
     return "".join(out)
 
 
