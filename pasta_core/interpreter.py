@@ -69,6 +69,9 @@ class Settings:
         for name in ints:
             v = getattr(self, name)
             need(isinstance(v, int) and not isinstance(v, bool), f"{name} must be an integer")
+        for name in ("temperature", "top_p"):
+            v = getattr(self, name)
+            need(isinstance(v, int | float) and not isinstance(v, bool), f"{name} must be a number")
         need(1 <= self.max_new_tokens <= 100_000, "max_new_tokens must be between 1 and 100000")
         need(1 <= self.max_threads <= 64, "max_threads must be between 1 and 64")
         need(1 <= self.max_thread_tokens <= 100_000, "max_thread_tokens must be ≥ 1")
@@ -229,13 +232,15 @@ class Interpreter:
         if main.join and all(self.threads[c].done for c in main.join):
             main.join = []  # every chunk the sync waits for has ended
             self._emit(ThreadResume(self.mode, self._now(), MAIN), out)
+        if self.stopping is not None:
+            return self._flush_batch()
         main_ready = main.pending > 0 and not main.join
         main_feeds = main.fed if main_ready else None  # index of the main token fed now
         if self.mode != "pasta":  # one token per step; a chunk runs to its end at its promise
-            for c in chunks:
+            for c in chunks:  # (its forced opening tag is one piece, as in PASTA mode)
                 if not c.done and c.forked:
                     c.started = True
-                    return [(c, 1)] if c.pending else []
+                    return [(c, c.pending)] if c.pending else []
             return [(main, 1)] if main_ready else []
         batch = [(main, 1)] if main_ready else []
         running = sum(c.started and not c.done for c in chunks)
@@ -251,6 +256,21 @@ class Interpreter:
                 running += 1
             if c.pending:
                 batch.append((c, c.pending))
+        return batch
+
+    def _flush_batch(self) -> list[tuple[_Thread, int]]:
+        """A stopping run stores every chosen token in ONE last step: main first when its token
+        makes a promise (the chunk sees it), last when it ends a sync (it sees the chunks)."""
+        main, chunks = self.threads[0], self.threads[1:]
+        main_last = main.sync_at is not None
+        batch = [(main, main.pending)] if main.pending and not main_last else []
+        for c in chunks:
+            if c.pending and not c.done and (c.forked or (batch and c.fork_at is not None
+                                                          and c.fork_at >= main.fed)):
+                c.started = True
+                batch.append((c, c.pending))
+        if main.pending and main_last:
+            batch.append((main, main.pending))
         return batch
 
     def _step(self, batch: list[tuple[_Thread, int]], out: list[Event]) -> None:
@@ -419,13 +439,16 @@ class Interpreter:
         if th.done:
             return
         th.done = True
-        held = th.detok.flush()  # bytes of a character cut short by a cap or a stop
-        if held:
-            if self.mode == "plain":
-                shown = held
-            else:
-                shown = "" if th.end_reason == "close_tag" else "".join(
-                    it for it in th.tags.feed(held) + th.tags.flush() if isinstance(it, str))
+        # a character or a tag cut short by a cap or a stop is shown as the plain text it is
+        held = th.detok.flush()
+        if self.mode == "plain":
+            shown = held
+        elif th.end_reason == "close_tag":
+            shown = ""
+        else:
+            shown = "".join(it for it in th.tags.feed(held) + th.tags.flush()
+                            if isinstance(it, str))
+        if held or shown:
             self._emit(Tokens(self.mode, self._now(), th.id, [], [], held, shown), out)
         self._emit(ThreadEnd(self.mode, self._now(), th.id, th.end_reason or "completed"), out)
 

@@ -67,15 +67,7 @@ class LoadedModel:
     eos_token_ids: list[int] = field(default_factory=list)
 
     def encode_prompt(self, prompt: str | list[dict[str, str]]) -> list[int]:
-        """Prompt ids, through the tokenizer's chat template when it has one. `prompt` is the
-        user's message, or a whole conversation as [{"role", "content"}, …]."""
-        tok = self.tokenizer
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        if getattr(tok, "chat_template", None):
-            text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-            return tok.encode(text, add_special_tokens=False)
-        text = "\n\n".join(m["content"] for m in messages)
-        return tok.encode(text, add_special_tokens=True)
+        return encode_prompt(self.tokenizer, prompt)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of a piece of response text (no special tokens added)."""
@@ -84,6 +76,17 @@ class LoadedModel:
     @property
     def eos_token_id(self) -> int:
         return self.eos_token_ids[0]
+
+
+def encode_prompt(tok, prompt: str | list[dict[str, str]]) -> list[int]:
+    """Prompt ids, through the tokenizer's chat template when it has one. `prompt` is the
+    user's message, or a whole conversation as [{"role", "content"}, …]."""
+    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+    if getattr(tok, "chat_template", None):
+        text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return tok.encode(text, add_special_tokens=False)
+    text = "\n\n".join(m["content"] for m in messages)
+    return tok.encode(text, add_special_tokens=True)
 
 
 class ModelSpecError(ValueError):
@@ -98,11 +101,13 @@ def default_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 
-def build_bpe_tokenizer(corpus: list[str], vocab_size: int = 512):
+def build_bpe_tokenizer(corpus: list[str], vocab_size: int = 512,
+                        added: tuple[str, ...] = ()):
     """A byte-level BPE tokenizer trained on `corpus`, as a transformers fast tokenizer with a
     chat template. Byte-level and without a prefix space, so that tokenizing text in segments and
-    joining the ids decodes to the joined text (layout.py relies on this)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    joining the ids decodes to the joined text (layout.py relies on this). `added` strings get
+    one token each (not special: they decode as text), e.g. the pieces of PASTA-LANG tags."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
@@ -115,6 +120,8 @@ def build_bpe_tokenizer(corpus: list[str], vocab_size: int = 512):
         show_progress=False,
     )
     tok.train_from_iterator(corpus, trainer)
+    if added:
+        tok.add_tokens([AddedToken(a, normalized=False, special=False) for a in added])
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="<|pad|>", eos_token="<|end|>", bos_token=None
     )
@@ -252,6 +259,9 @@ def load_model(spec: str, device: str | torch.device | None = None,
                trust_remote_code: bool = False) -> LoadedModel:
     """Load a model spec (see the module docstring) and warm it up, so that the first timed
     run is not charged for one-off allocations. Raises ModelSpecError with advice."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise ModelSpecError("the model spec is empty; use bundled:pasta-tiny, random:llama, "
+                             "a local directory or a Hub id")
     lm = _load(spec.strip(), device, dtype, trust_remote_code)
     with torch.inference_mode():
         lm.model(input_ids=torch.tensor([lm.encode_prompt("warm up")], device=lm.device))
