@@ -4,6 +4,10 @@
            [--max-threads K] [--temperature T] [--top-p P] [--seed S]
            [--force-file ANNOTATED.txt] [--json]
     parse  --file ANNOTATED.txt [--json]
+    train  world --out DIR [--quick] [--seed S]
+    train  stage1 --model SPEC --out DIR [--data world|FILE.jsonl] [--epochs E] [--lr LR] …
+    train  stage2 --model SPEC --out DIR [--prompts P] [--n-samples N] [--lam L] …
+    eval   --model SPEC --baseline SPEC [--split test] [--n N] --out DIR
 """
 
 from __future__ import annotations
@@ -76,6 +80,68 @@ def cmd_parse(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(a: argparse.Namespace) -> int:
+    from .train.loop import LoopConfig
+    from .train.prefs import PrefConfig
+
+    if a.stage == "world":
+        from .train.world import WorldRecipe, build_world
+
+        recipe = WorldRecipe.quick() if a.quick else WorldRecipe()
+        recipe.seed = a.seed
+        report = build_world(a.out, recipe)
+        print(json.dumps(report["eval"]["overall"], indent=1))
+        print(f"models in {a.out}/pasta-tiny and {a.out}/pasta-tiny-base "
+              f"({report['total_s'] / 60:.1f} min)")
+        return 0
+    from .train import stages
+    from .train.data import read_jsonl
+
+    try:
+        lm = load_model(a.model, device=a.device)
+    except ModelSpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    loop = LoopConfig(epochs=a.epochs, lr=a.lr, batch_tokens=a.batch_tokens,
+                      max_steps=a.max_steps, seed=a.seed)
+    if a.stage == "stage1":
+        if a.data == "world":
+            _, records = stages.world_data(lm, a.n, seed=a.seed)
+        else:
+            records, problems = read_jsonl(a.data, skip_bad=a.skip_bad_lines)
+            for p in problems:
+                print(f"{a.data}: {p}", file=sys.stderr)
+            if not records:
+                print("error: no usable records (fix the lines above, or pass "
+                      "--skip-bad-lines)", file=sys.stderr)
+                return 2
+        info = {"stage": "stage1", "from": a.model, "data": a.data, "records": len(records),
+                "history": [h.to_dict() for h in stages.stage1(lm, records, loop, a.lora)]}
+    else:
+        examples, _ = stages.world_data(lm, a.n, seed=a.seed)
+        cfg = PrefConfig(prompts=a.prompts, n_samples=a.n_samples, lam=a.lam, beta=a.beta,
+                         alpha=a.alpha, rounds=a.rounds, loop=loop)
+        info = {"stage": "stage2", "from": a.model, **stages.stage2(lm, examples, cfg, a.lora)}
+    card = f"# {Path(a.out).name}\n\n{a.stage} from `{a.model}` (see training.json).\n"
+    stages.save_run(lm, a.out, card, info)
+    print(f"saved {a.out}")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from .train.evaluate import evaluate, to_markdown, write
+
+    try:
+        pasta, base = load_model(a.model, device=a.device), load_model(a.baseline, device=a.device)
+    except ModelSpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    result = evaluate(pasta, base, a.split, a.n, seed=a.seed)
+    write(result, a.out)
+    print(to_markdown(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ap = argparse.ArgumentParser(prog="python -m pasta_core", description=__doc__,
@@ -99,5 +165,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--file", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_parse)
+    t = sub.add_parser("train", help="finetuning stages, or rebuild the bundled models")
+    t.add_argument("stage", choices=["world", "stage1", "stage2"])
+    t.add_argument("--out", required=True)
+    t.add_argument("--model", default="bundled:pasta-tiny-base", help="model to finetune")
+    t.add_argument("--quick", action="store_true", help="world: a tiny recipe (minutes)")
+    t.add_argument("--data", default="world", help="stage1: world, or a JSONL of "
+                   '{"prompt", "annotated"} lines')
+    t.add_argument("--skip-bad-lines", action="store_true")
+    t.add_argument("--n", type=int, default=2000, help="world examples to use")
+    t.add_argument("--epochs", type=float, default=2.0)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--batch-tokens", type=int, default=4096)
+    t.add_argument("--max-steps", type=int)
+    t.add_argument("--lora", action="store_true", help="train LoRA adapters (needs peft)")
+    t.add_argument("--prompts", type=int, default=96)
+    t.add_argument("--n-samples", type=int, default=4)
+    t.add_argument("--lam", type=float, default=1.0)
+    t.add_argument("--beta", type=float, default=0.1)
+    t.add_argument("--alpha", type=float, default=0.5)
+    t.add_argument("--rounds", type=int, default=2)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device")
+    t.set_defaults(fn=cmd_train)
+    e = sub.add_parser("eval", help="judge and speed-ups on the world's prompts")
+    e.add_argument("--model", default=DEFAULT_MODEL)
+    e.add_argument("--baseline", default="bundled:pasta-tiny-base")
+    e.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    e.add_argument("--n", type=int, default=140)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", required=True)
+    e.add_argument("--device")
+    e.set_defaults(fn=cmd_eval)
     a = ap.parse_args(argv)
     return a.fn(a)

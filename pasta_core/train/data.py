@@ -1,0 +1,135 @@
+"""Training examples → sequences with the shared layout → padded batches.
+
+Every sequence is built by `layout.build_layout`, the same rules the interpreter decodes with:
+plain responses (the base model) are simply responses with no chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .. import lang
+from ..layout import Layout, ThreadTokens, build_layout
+from ..models import encode_prompt
+
+
+@dataclass
+class Record:
+    """One training example: a prompt and a response (annotated, canonical form, or plain)."""
+
+    prompt: str
+    response: str
+
+
+@dataclass
+class TrainSeq:
+    input_ids: list[int]
+    position_ids: list[int]
+    visible: torch.Tensor  # L × L bool
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def encode_record(rec: Record, tok, eos_id: int, annotated: bool,
+                  prompt_ids: Sequence[int] | None = None) -> TrainSeq:
+    ids = prompt_ids if prompt_ids is not None else encode_prompt(tok, rec.prompt)
+
+    def enc(text: str) -> list[int]:
+        return tok.encode(text, add_special_tokens=False)
+
+    if annotated:
+        tt = ThreadTokens.from_text(rec.response, enc, eos_id)
+    else:
+        tt = ThreadTokens(main=enc(rec.response) + [eos_id])
+    return from_layout(build_layout(ids, tt))
+
+
+def from_layout(lay: Layout) -> TrainSeq:
+    return TrainSeq(lay.input_ids[0].tolist(), lay.position_ids[0].tolist(),
+                     lay.attention_mask[0, 0] == 0, lay.labels[0].tolist())
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor  # B × L
+    position_ids: torch.Tensor  # B × L
+    attention_mask: torch.Tensor  # B × 1 × L × L additive
+    labels: torch.Tensor  # B × L, aligned with the logits (no shift)
+
+    def to(self, device) -> Batch:
+        return Batch(*(t.to(device) for t in (self.input_ids, self.position_ids,
+                                               self.attention_mask, self.labels)))
+
+
+def collate(seqs: Sequence[TrainSeq], pad_id: int, dtype: torch.dtype = torch.float32) -> Batch:
+    """Right-pad to the longest sequence; a pad token sees only itself and is not learned."""
+    L = max(len(s) for s in seqs)
+    B = len(seqs)
+    ids = torch.full((B, L), pad_id, dtype=torch.long)
+    pos = torch.zeros((B, L), dtype=torch.long)
+    labels = torch.full((B, L), -100, dtype=torch.long)
+    vis = torch.eye(L, dtype=torch.bool).repeat(B, 1, 1)
+    for b, s in enumerate(seqs):
+        n = len(s)
+        ids[b, :n] = torch.tensor(s.input_ids)
+        pos[b, :n] = torch.tensor(s.position_ids)
+        labels[b, :n] = torch.tensor(s.labels)
+        vis[b, :n, :n] = s.visible
+    mask = torch.where(vis, 0.0, torch.finfo(dtype).min).to(dtype)[:, None]
+    return Batch(ids, pos, mask, labels)
+
+
+def batches(seqs: list[TrainSeq], batch_tokens: int, rng: random.Random) -> Iterator[list]:
+    """Length-bucketed batches of about `batch_tokens` padded tokens, in random order."""
+    order = sorted(range(len(seqs)), key=lambda i: (len(seqs[i]), rng.random()))
+    groups, cur, longest = [], [], 0
+    for i in order:
+        longest = max(longest, len(seqs[i]))
+        if cur and longest * (len(cur) + 1) > batch_tokens:
+            groups.append(cur)
+            cur, longest = [], len(seqs[i])
+        cur.append(i)
+    if cur:
+        groups.append(cur)
+    rng.shuffle(groups)
+    for g in groups:
+        yield [seqs[i] for i in g]
+
+
+def read_jsonl(path: str | Path, skip_bad: bool = False) -> tuple[list[Record], list[str]]:
+    """Records from a JSONL file of {"prompt", "annotated"} (canonical PASTA-LANG) lines.
+    Returns (records, problems); each problem names its line number and what is wrong.
+    With skip_bad=False any problem means no records."""
+    records, problems = [], []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append(f"line {n}: not JSON ({e.msg})")
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("prompt"), str) or not isinstance(
+                obj.get("annotated"), str):
+            problems.append(f'line {n}: needs string fields "prompt" and "annotated"')
+            continue
+        if not obj["prompt"].strip():
+            problems.append(f"line {n}: the prompt is empty")
+            continue
+        errors = lang.parse(obj["annotated"])["errors"]
+        if errors:
+            e = errors[0]
+            problems.append(f"line {n}: {e['code']} at offset {e['offset']}: {e['message']}")
+            continue
+        records.append(Record(obj["prompt"], obj["annotated"]))
+    if problems and not skip_bad:
+        return [], problems
+    return records, problems

@@ -1,0 +1,103 @@
+"""Evaluation on the world's prompts: quality (judge), speed-ups, parallelism, promises, tag errors.
+
+`python -m pasta_core eval --model SPEC --baseline SPEC --split test --out DIR` writes
+`eval.json` and `eval.md`. The PASTA model decodes in PASTA mode, the baseline plainly (both
+greedy), one after the other for each prompt in the same process; the measures are those of
+PASTA_LANG.md §5, computed by pasta_core.metrics from the runs' Traces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from .. import metrics
+from ..api import decode
+from ..models import LoadedModel
+from ..world import generate_split, judge_response
+
+log = logging.getLogger(__name__)
+
+
+def geomean(xs: list[float]) -> float:
+    xs = [x for x in xs if x > 0]
+    return math.exp(sum(map(math.log, xs)) / len(xs)) if xs else 0.0
+
+
+def run_one(lm: LoadedModel, prompt: str, mode: str, max_new_tokens: int):
+    return decode(lm, prompt, mode=mode, max_new_tokens=max_new_tokens)
+
+
+def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int = 140,
+             seed: int = 0, max_new_tokens: int = 256, progress: bool = True,
+             on_row: Callable[[dict], None] | None = None) -> dict:
+    from tqdm.auto import tqdm
+
+    rows = []
+    for ex in tqdm(generate_split(split, n, seed=seed), desc=f"eval {split}",
+                   disable=not progress, leave=False):
+        b = run_one(base, ex.prompt, "plain", max_new_tokens)
+        p = run_one(pasta, ex.prompt, "pasta", max_new_tokens)
+        row = {
+            "shape": ex.shape, "splittable": ex.splittable, "prompt": ex.prompt,
+            "pasta": {"text": p.text, "judge": judge_response(ex, p.text).total,
+                      "steps": p.steps, "tokens_total": p.tokens_total, "wall_s": p.wall_s,
+                      "parallelism": p.parallelism, "promises": len(p.threads) - 1,
+                      "tag_errors": len(p.document.errors)},
+            "base": {"text": b.text, "judge": judge_response(ex, b.text).total,
+                     "steps": b.steps, "tokens_total": b.tokens_total, "wall_s": b.wall_s},
+            "wall_speedup": metrics.wall_speedup(b.wall_s, p.wall_s),
+            "theoretical_speedup": metrics.theoretical_speedup(b.tokens_total, p.steps),
+        }
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return {"split": split, "n": len(rows), "pasta_model": pasta.spec, "base_model": base.spec,
+            "overall": summarize(rows),
+            "by_shape": {s: summarize([r for r in rows if r["shape"] == s])
+                         for s in sorted({r["shape"] for r in rows})},
+            "rows": rows}
+
+
+def summarize(rows: list[dict]) -> dict:
+    split_rows = [r for r in rows if r["splittable"]]
+    other = [r for r in rows if not r["splittable"]]
+    mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
+    return {
+        "n": len(rows),
+        "judge_pasta": mean([r["pasta"]["judge"] for r in rows]),
+        "judge_base": mean([r["base"]["judge"] for r in rows]),
+        "wall_speedup_geomean": geomean([r["wall_speedup"] for r in rows]),
+        "theoretical_speedup_geomean": geomean([r["theoretical_speedup"] for r in rows]),
+        "parallelism_mean": mean([r["pasta"]["parallelism"] for r in rows]),
+        "promise_rate_splittable": mean([float(r["pasta"]["promises"] > 0) for r in split_rows])
+        if split_rows else None,
+        "promise_rate_other": mean([float(r["pasta"]["promises"] > 0) for r in other])
+        if other else None,
+        "parse_ok_rate": mean([float(r["pasta"]["tag_errors"] == 0) for r in rows]),
+    }
+
+
+def to_markdown(result: dict) -> str:
+    def fmt(v):
+        return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    cols = ["n", "judge_pasta", "judge_base", "wall_speedup_geomean",
+            "theoretical_speedup_geomean", "parallelism_mean", "promise_rate_splittable",
+            "promise_rate_other", "parse_ok_rate"]
+    lines = [f"Evaluation on the `{result['split']}` split ({result['n']} prompts): "
+             f"`{result['pasta_model']}` (PASTA) vs `{result['base_model']}` (sequential).", "",
+             "| shape | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, s in [("**overall**", result["overall"]), *result["by_shape"].items()]:
+        lines.append(f"| {name} | " + " | ".join(fmt(s[c]) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write(result: dict, out: str | Path) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval.json").write_text(json.dumps(result, indent=1))
+    (out / "eval.md").write_text(to_markdown(result))

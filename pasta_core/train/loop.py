@@ -1,0 +1,201 @@
+"""The optimisation loop shared by every stage (an `accelerate` loop: `accelerate launch`
+spreads the same code over several GPUs), and the log-probabilities both losses use.
+
+Logits come from ONE forward over the shared layout; `labels[i]` is the token the logits at i
+must predict (already aligned with its thread's predecessor), so no shift happens here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+
+from .data import Batch, TrainSeq, batches, collate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopConfig:
+    epochs: float = 4.0
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1
+    warmup: float = 0.05  # share of the steps
+    batch_tokens: int = 4096  # padded tokens per optimiser step
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    max_steps: int | None = None  # cap (the Space's training limits)
+    seed: int = 0
+
+
+@dataclass
+class LogEntry:
+    stage: str
+    step: int
+    total: int
+    loss: float
+    lr: float
+    elapsed_s: float
+    eta_s: float
+    extra: dict
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def token_logprobs(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token log-probabilities of the labels (B × L, 0 where there is no label) and the
+    label mask (B × L)."""
+    logits = model(input_ids=batch.input_ids, position_ids=batch.position_ids,
+                   attention_mask=batch.attention_mask).logits.float()
+    mask = batch.labels != -100
+    target = batch.labels.clamp(min=0)
+    lp = torch.log_softmax(logits, dim=-1).gather(-1, target[..., None])[..., 0]
+    return lp * mask, mask
+
+
+def sft_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    lp, mask = token_logprobs(model, batch)
+    return -(lp.sum() / mask.sum().clamp(min=1))
+
+
+def _lr_at(step: int, total: int, cfg: LoopConfig) -> float:
+    warm = max(1, int(total * cfg.warmup))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    t = (step - warm) / max(1, total - warm)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def run_loop(model: torch.nn.Module, groups: list[list], loss_fn: Callable, cfg: LoopConfig,
+             stage: str, collate_fn: Callable[[list], object],
+             on_log: Callable[[LogEntry], None] | None = None,
+             should_stop: Callable[[], bool] | None = None,
+             progress: bool = True) -> list[LogEntry]:
+    """Optimise `loss_fn(model, collate_fn(group))` over `groups` (one optimiser step each)
+    for cfg.epochs passes. Returns the log. Stops cleanly between two optimiser steps when
+    `should_stop()` says so (the model keeps the last finished step)."""
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+
+    acc = Accelerator(cpu=not torch.cuda.is_available())
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                            betas=(0.9, 0.95))
+    model, opt = acc.prepare(model, opt)
+    groups = groups[acc.process_index::acc.num_processes]  # each process its share (multi-GPU)
+    total = math.ceil(len(groups) * cfg.epochs)
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    rng = random.Random(cfg.seed)
+    history: list[LogEntry] = []
+    t0 = time.perf_counter()
+    model.train()
+    bar = tqdm(total=total, desc=stage, disable=not progress, leave=False)
+    order: list[int] = []
+    running = None
+    try:
+        for step in range(total):
+            if should_stop is not None and should_stop():
+                log.info("%s: stopped after %d of %d steps", stage, step, total)
+                break
+            if not order:
+                order = list(range(len(groups)))
+                rng.shuffle(order)
+            batch = _to(collate_fn(groups[order.pop()]), acc.device)
+            lr = _lr_at(step, total, cfg)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            loss, extra = _unpack(loss_fn(model, batch))
+            acc.backward(loss)
+            if cfg.grad_clip:
+                acc.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            value = loss.item()
+            running = value if running is None else 0.9 * running + 0.1 * value
+            elapsed = time.perf_counter() - t0
+            entry = LogEntry(stage, step + 1, total, value, lr, elapsed,
+                             elapsed / (step + 1) * (total - step - 1), extra)
+            history.append(entry)
+            bar.update(1)
+            bar.set_postfix(loss=f"{running:.3f}")
+            if on_log is not None:
+                on_log(entry)
+    finally:
+        bar.close()
+        model.eval()
+    return history
+
+
+def _to(obj, device):
+    if isinstance(obj, tuple):
+        return tuple(_to(o, device) for o in obj)
+    return obj.to(device)
+
+
+def _unpack(out) -> tuple[torch.Tensor, dict]:
+    if isinstance(out, tuple):
+        return out[0], out[1]
+    return out, {}
+
+
+def train_sft(model: torch.nn.Module, seqs: list[TrainSeq], cfg: LoopConfig, pad_id: int,
+              stage: str = "sft", **kw) -> list[LogEntry]:
+    """Supervised finetuning on shared-layout sequences (stage 0 on plain answers, stage 1 on
+    annotated ones)."""
+    groups = list(batches(seqs, cfg.batch_tokens, random.Random(cfg.seed)))
+    return run_loop(model, groups, sft_loss, cfg, stage,
+                    lambda g: collate(g, pad_id), **kw)
+
+
+@torch.no_grad()
+def sequence_logprobs(model: torch.nn.Module, seqs: list[TrainSeq], pad_id: int,
+                      batch_tokens: int = 8192) -> list[float]:
+    """Summed log-probability of each sequence's learned tokens (the layout's labels)."""
+    model.eval()
+    out = [0.0] * len(seqs)
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    i = 0
+    while i < len(order):
+        j = i + 1
+        while j < len(order) and len(seqs[order[j]]) * (j - i + 1) <= batch_tokens:
+            j += 1
+        idx = order[i:j]
+        batch = collate([seqs[k] for k in idx], pad_id).to(next(model.parameters()).device)
+        lp, _ = token_logprobs(model, batch)
+        for k, v in zip(idx, lp.sum(-1).tolist(), strict=True):
+            out[k] = v
+        i = j
+    return out
+
+
+def ipo_terms(policy_w: torch.Tensor, policy_l: torch.Tensor, ref_w: torch.Tensor,
+              ref_l: torch.Tensor, beta: float) -> torch.Tensor:
+    """IPO (Azar et al. 2023): (h − 1/(2β))², h the log-ratio margin of chosen over rejected."""
+    h = (policy_w - ref_w) - (policy_l - ref_l)
+    return (h - 1.0 / (2.0 * beta)) ** 2
+
+
+def bonbon_loss(alpha: float, beta: float) -> Callable:
+    """BoNBoN (Gui et al. 2024), as PASTA's stage 2 uses it: α · SFT on the best sample +
+    (1 − α) · IPO on best vs worst against the stage-1 reference. A batch is
+    (chosen Batch, rejected Batch, ref chosen log-probs, ref rejected log-probs, chosen lengths)."""
+
+    def loss(model, batch):
+        chosen, rejected, ref_w, ref_l = batch
+        lp_w, mask_w = token_logprobs(model, chosen)
+        lp_l, _ = token_logprobs(model, rejected)
+        sw, sl = lp_w.sum(-1), lp_l.sum(-1)
+        sft = -(lp_w.sum() / mask_w.sum().clamp(min=1))
+        ipo = ipo_terms(sw, sl, ref_w, ref_l, beta).mean()
+        total = alpha * sft + (1 - alpha) * ipo
+        return total, {"sft": sft.item(), "ipo": ipo.item(),
+                       "margin": ((sw - ref_w) - (sl - ref_l)).mean().item()}
+
+    return loss

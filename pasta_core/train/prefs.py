@@ -1,0 +1,162 @@
+"""Stage 2 — preference optimisation on the model's own samples (the paper's recipe).
+
+Each round: for every training prompt, the interpreter samples N annotated responses from the
+current model; each is scored `theoretical_speedup + λ · quality` (judge); the best and the
+worst form a pair; the model trains with BoNBoN (SFT on the best + IPO on best vs worst,
+against the stage-1 reference). Every sample's (speed-up, quality) point and each round's
+Pareto front are recorded — the paper's picture.
+
+The speed-up of a sample is measured against what a sequential model would need for the same
+answer: (tokens of its spliced text + end of sequence) / (decoding steps of the PASTA run), so
+tags are counted as the overhead they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from ..events import Trace
+from ..interpreter import Interpreter, Settings
+from ..layout import ThreadTokens, build_layout
+from ..models import LoadedModel
+from .data import collate, from_layout
+from .loop import LogEntry, LoopConfig, bonbon_loss, run_loop, sequence_logprobs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PrefConfig:
+    prompts: int = 96  # training prompts per round
+    n_samples: int = 4  # N ≥ 4 samples per prompt
+    lam: float = 1.0  # λ: weight of quality against speed-up
+    beta: float = 0.1  # IPO's β
+    alpha: float = 0.5  # weight of the SFT term
+    rounds: int = 2
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_new_tokens: int = 200
+    loop: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=2, lr=2e-4,
+                                                                batch_tokens=2048))
+
+
+@dataclass
+class Point:
+    round: int
+    prompt: int
+    speedup: float
+    quality: float
+    score: float
+    role: str = ""  # "chosen", "rejected" or ""
+
+
+def sample_speedup(lm: LoadedModel, trace: Trace) -> float:
+    """Sequential tokens for the same answer / PASTA steps (see the module docstring)."""
+    plain = len(lm.encode(trace.text)) + 1
+    return plain / max(1, trace.steps)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Points not dominated in (speed-up, quality), sorted by speed-up."""
+    front = []
+    for p in sorted(set(points), key=lambda q: (-q[0], -q[1])):
+        if not front or p[1] > front[-1][1]:
+            front.append(p)
+    return sorted(front)
+
+
+def dominates(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:
+    """Front `a` dominates front `b`: every point of b is weakly beaten by a point of a, one
+    strictly."""
+    def beaten(p, strict):
+        return any(q[0] >= p[0] and q[1] >= p[1] and (not strict or q != p) for q in a)
+    return bool(b) and all(beaten(p, False) for p in b) and any(beaten(p, True) for p in b)
+
+
+def sample(lm: LoadedModel, prompt: str, seed: int, cfg: PrefConfig) -> Trace:
+    s = Settings(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                 top_p=cfg.top_p, seed=seed)
+    *_, done = Interpreter(lm, prompt, "pasta", s).events()
+    return done.trace
+
+
+def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], float],
+               cfg: PrefConfig, on_log: Callable[[LogEntry], None] | None = None,
+               on_points: Callable[[list[Point]], None] | None = None,
+               should_stop: Callable[[], bool] | None = None, seed: int = 0,
+               progress: bool = True) -> dict:
+    """Train `lm.model` in place. `examples` have `.prompt`; `judge(example, text)` → [0, 1].
+    Returns {"points": [...], "fronts": {round: front}, "history": [...]}."""
+    from tqdm.auto import tqdm
+
+    pad = lm.tokenizer.pad_token_id
+    rng = random.Random(seed)
+    points: list[Point] = []
+    fronts: dict[int, list] = {}
+    history: list[LogEntry] = []
+    # the reference is the stage-1 model (the model as it comes in): its weights are kept aside
+    ref_state = {k: v.detach().clone() for k, v in lm.model.state_dict().items()}
+    for rnd in range(cfg.rounds):
+        if should_stop is not None and should_stop():
+            break
+        chosen, rejected, round_points = [], [], []
+        batch = rng.sample(examples, min(cfg.prompts, len(examples)))
+        for i, ex in enumerate(tqdm(batch, desc=f"stage2 round {rnd + 1} sampling",
+                                    disable=not progress, leave=False)):
+            if should_stop is not None and should_stop():
+                break
+            scored = []
+            for k in range(cfg.n_samples):
+                trace = sample(lm, ex.prompt, seed=seed * 100_000 + rnd * 1000 + k * 7 + i, cfg=cfg)
+                q, sp = judge(ex, trace.text), sample_speedup(lm, trace)
+                pt = Point(rnd, i, sp, q, sp + cfg.lam * q)
+                scored.append((pt.score, k, trace, pt))
+                round_points.append(pt)
+            scored.sort(key=lambda x: (x[0], -x[1]))
+            (lo, _, worst, p_lo), (hi, _, best, p_hi) = scored[0], scored[-1]
+            if hi - lo < 1e-6:
+                continue  # no preference to learn
+            p_lo.role, p_hi.role = "rejected", "chosen"
+            chosen.append(_seq(best))
+            rejected.append(_seq(worst))
+        points += round_points
+        fronts[rnd] = pareto_front([(p.speedup, p.quality) for p in round_points])
+        if on_points is not None:
+            on_points(round_points)
+        if not chosen:
+            log.warning("stage 2 round %d: no pairs with a preference", rnd + 1)
+            continue
+        ref_w, ref_l = _ref_logprobs(ref_state, lm, chosen, rejected, pad)
+        groups = [[j] for j in range(len(chosen))]
+        loop_cfg = cfg.loop
+
+        def collate_pair(g, chosen=chosen, rejected=rejected, ref_w=ref_w, ref_l=ref_l):
+            return (collate([chosen[j] for j in g], pad), collate([rejected[j] for j in g], pad),
+                    torch.tensor([ref_w[j] for j in g]), torch.tensor([ref_l[j] for j in g]))
+
+        history += run_loop(lm.model, groups, bonbon_loss(cfg.alpha, cfg.beta), loop_cfg,
+                            f"stage2 round {rnd + 1}", collate_pair, on_log=on_log,
+                            should_stop=should_stop, progress=progress)
+    return {"points": [asdict(p) for p in points],
+            "fronts": {str(r): f for r, f in fronts.items()},
+            "history": [h.to_dict() for h in history]}
+
+
+def _seq(trace: Trace):
+    tt = ThreadTokens.from_trace(trace.to_dict())
+    return from_layout(build_layout(trace.prompt_token_ids, tt))
+
+
+def _ref_logprobs(state: dict, lm: LoadedModel, chosen, rejected, pad):
+    current = {k: v.detach().clone() for k, v in lm.model.state_dict().items()}
+    lm.model.load_state_dict(state)
+    try:
+        return (sequence_logprobs(lm.model, chosen, pad),
+                sequence_logprobs(lm.model, rejected, pad))
+    finally:
+        lm.model.load_state_dict(current)

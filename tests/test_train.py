@@ -1,0 +1,126 @@
+"""Training: the loss sees what the interpreter sees; data checks; both stages; the world recipe."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from pasta_core import decode, load_model
+from pasta_core.train.data import Record, collate, encode_record, read_jsonl
+from pasta_core.train.loop import LoopConfig, ipo_terms, sequence_logprobs, token_logprobs
+from pasta_core.train.prefs import PrefConfig, dominates, pareto_front
+from pasta_core.train.stages import save_run, stage1, stage2, world_data
+
+FORCED = (
+    "Two parts:"
+    '<promise topic="a" tokens="20"/><async topic="a"> the first part here</async>'
+    '<promise topic="b" tokens="10"/><async topic="b"> second</async><sync/> done.'
+)
+
+
+@pytest.fixture()
+def lm():
+    return load_model("random:llama")
+
+
+def test_training_logprobs_equal_the_interpreters_in_a_padded_batch(lm):
+    """The batch a training step sees (padded, two examples of different length) gives every
+    learned token the log-probability the interpreter reports for the same forced answer."""
+    recs = [Record("Describe a and b.", FORCED), Record("Short one?", "Plain answer.")]
+    seqs = [encode_record(r, lm.tokenizer, lm.eos_token_id, annotated=True) for r in recs]
+    assert len(seqs[0]) != len(seqs[1])
+    lp, mask = token_logprobs(lm.model, collate(seqs, lm.tokenizer.pad_token_id))
+    for b, rec in enumerate(recs):
+        trace = decode(lm, rec.prompt, force=rec.response)
+        # the learned tokens are every generated token of every thread (forced tags excluded)
+        want = sorted(x for th in trace.threads for x in th.logprobs if x is not None)
+        got = sorted(lp[b][mask[b]].tolist())
+        assert len(got) == trace.tokens_total
+        assert max(abs(g - w) for g, w in zip(got, want, strict=True)) < 1e-4
+
+
+def test_jsonl_reports_each_bad_line_by_number(tmp_path):
+    path = tmp_path / "data.jsonl"
+    lines = [
+        json.dumps({"prompt": "p1", "annotated": FORCED}),
+        "{not json",
+        json.dumps({"prompt": "p3", "annotated": "x<promise topic='a'/>y"}),  # unfulfilled
+        json.dumps({"prompt": "p4", "annotated": "fine"}),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    records, problems = read_jsonl(path)
+    assert records == [] and [p.split(":")[0] for p in problems] == ["line 2", "line 3"]
+    assert "unfulfilled_promise" in problems[1]
+    records, problems = read_jsonl(path, skip_bad=True)
+    assert [r.prompt for r in records] == ["p1", "p4"] and len(problems) == 2
+
+
+def test_pareto_front_and_dominance():
+    pts = [(1.0, 0.9), (2.0, 0.5), (1.5, 0.5), (0.5, 0.95), (2.0, 0.4)]
+    assert pareto_front(pts) == [(0.5, 0.95), (1.0, 0.9), (2.0, 0.5)]
+    assert dominates([(1.1, 0.95), (2.1, 0.6)], pareto_front(pts))
+    assert not dominates(pareto_front(pts), [(3.0, 0.1)])
+    assert not dominates(pareto_front(pts), pareto_front(pts))  # equal fronts: no strict win
+
+
+def test_ipo_is_zero_at_its_target_margin():
+    beta = 0.1
+    zero = ipo_terms(torch.tensor(5.0 + 1 / (2 * beta)), torch.tensor(0.0), torch.tensor(5.0),
+                     torch.tensor(0.0), beta)
+    assert zero.item() == pytest.approx(0.0)
+    assert ipo_terms(torch.tensor(0.0), torch.tensor(0.0), torch.tensor(0.0), torch.tensor(0.0),
+                     beta).item() == pytest.approx(25.0)
+
+
+def test_stage1_lowers_the_loss_and_the_saved_run_loads(lm, tmp_path):
+    _, records = world_data(lm, 12, seed=1)
+    seqs = [encode_record(r, lm.tokenizer, lm.eos_token_id, annotated=True) for r in records]
+    before = sum(sequence_logprobs(lm.model, seqs, lm.tokenizer.pad_token_id))
+    hist = stage1(lm, records, LoopConfig(epochs=3, lr=3e-3, batch_tokens=1024), progress=False)
+    after = sum(sequence_logprobs(lm.model, seqs, lm.tokenizer.pad_token_id))
+    assert after > before and hist[-1].step == len(hist)
+    out = save_run(lm, tmp_path / "run1", "# run1\n", {"history": [h.to_dict() for h in hist]})
+    again = load_model(str(out))
+    assert (out / "README.md").read_text().startswith("# run1")
+    assert not (tmp_path / "run1.partial").exists()
+    trace = decode(again, records[0].prompt, force=records[0].response)
+    assert trace.text == decode(lm, records[0].prompt, force=records[0].response).text
+
+
+def test_stage2_records_points_pairs_and_fronts(lm):
+    examples, _ = world_data(lm, 3, seed=2)
+    cfg = PrefConfig(prompts=3, n_samples=4, rounds=1, max_new_tokens=24, temperature=1.0,
+                     loop=LoopConfig(epochs=1, lr=1e-4, batch_tokens=1024))
+    stopped = []
+    out = stage2(lm, examples, cfg, progress=False, on_points=stopped.append)
+    assert len(out["points"]) == 3 * 4 and stopped and len(stopped[0]) == 12
+    roles = [p["role"] for p in out["points"]]
+    assert roles.count("chosen") == roles.count("rejected") >= 1
+    assert out["fronts"]["0"] == pareto_front([(p["speedup"], p["quality"])
+                                               for p in out["points"]])
+    assert all(h["extra"].keys() >= {"sft", "ipo", "margin"} for h in out["history"])
+
+
+def test_stop_between_optimiser_steps(lm):
+    _, records = world_data(lm, 8, seed=3)
+    calls = iter(range(100))
+    hist = stage1(lm, records, LoopConfig(epochs=5, batch_tokens=512), progress=False,
+                  should_stop=lambda: next(calls) >= 2)
+    assert len(hist) == 2
+
+
+def test_quick_world_recipe_builds_loadable_models(tmp_path):
+    from pasta_core.train.world import WorldRecipe, build_world
+
+    report = build_world(tmp_path, WorldRecipe.quick(), progress=False)
+    for name in ("pasta-tiny", "pasta-tiny-base"):
+        lm = load_model(str(tmp_path / name))
+        assert next(lm.model.parameters()).dtype == torch.float32  # bf16 on disk, fp32 on CPU
+        card = (tmp_path / name / "README.md").read_text()
+        assert "judge_pasta" in card and "wall_speedup_geomean" in card
+    evald = json.loads((tmp_path / "eval.json").read_text())
+    assert evald["n"] == 8 and len(evald["rows"]) == 8
+    assert report["eval"]["overall"] == evald["overall"]
+    assert set(report["timings_s"]) == {"tokenizer+data", "stage0", "stage1", "stage2", "eval"}
