@@ -8,6 +8,7 @@
     train  stage1 --model SPEC --out DIR [--data world|FILE.jsonl] [--epochs E] [--lr LR] …
     train  stage2 --model SPEC --out DIR [--prompts P] [--n-samples N] [--lam L] …
     eval   --model SPEC --baseline SPEC [--split test] [--n N] --out DIR
+    bench  --model SPEC --baseline SPEC --prompts world:test[:N]|FILE --out DIR [--repeats R]
 """
 
 from __future__ import annotations
@@ -142,6 +143,21 @@ def cmd_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(a: argparse.Namespace) -> int:
+    from .bench import bench, read_prompts, to_markdown, write
+
+    try:
+        prompts = read_prompts(a.prompts)
+        pasta, base = load_model(a.model, device=a.device), load_model(a.baseline, device=a.device)
+    except (ModelSpecError, OSError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    result = bench(pasta, base, prompts, a.repeats, a.max_new_tokens)
+    write(result, a.out)
+    print(to_markdown(result))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ap = argparse.ArgumentParser(prog="python -m pasta_core", description=__doc__,
@@ -197,5 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--out", required=True)
     e.add_argument("--device")
     e.set_defaults(fn=cmd_eval)
+    b = sub.add_parser("bench", help="side-by-side speed: PASTA vs base vs generate()")
+    b.add_argument("--model", default=DEFAULT_MODEL)
+    b.add_argument("--baseline", default="bundled:pasta-tiny-base")
+    b.add_argument("--prompts", default="world:test:40")
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--max-new-tokens", type=int, default=256)
+    b.add_argument("--out", required=True)
+    b.add_argument("--device")
+    b.set_defaults(fn=cmd_bench)
     a = ap.parse_args(argv)
     return a.fn(a)
