@@ -83,7 +83,8 @@ def run_cli(*args: str) -> dict:
     return json.loads(out.stdout)
 
 
-TIMING_KEYS = {"wall_s", "start_s", "end_s", "step_latency_s", "step_host_s", "t"}
+TIMING_KEYS = {"wall_s", "start_s", "end_s", "step_latency_s", "step_host_s", "t",
+               "wall_speedup"}
 
 
 def without_timings(obj):

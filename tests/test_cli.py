@@ -17,6 +17,8 @@ import pytest
 
 from pasta_core import cli, decode, load_model, parse
 
+from .conftest import without_timings
+
 ROOT = Path(__file__).resolve().parent.parent
 FORCED = (
     'Two facts:<promise topic="mars" tokens="20"/><async topic="mars"> Mars has two moons.'
@@ -30,7 +32,6 @@ TRACE_KEYS = {"text", "annotated", "prompt_token_ids", "threads", "steps", "toke
               "parallelism", "kv_tokens", "wall_s"}
 THREAD_KEYS = {"id", "parent", "topic", "promised_tokens", "token_ids", "positions", "n_forced",
                "logprobs", "steps", "fork_index", "sync_indices", "text", "start_s", "end_s"}
-TIMINGS = {"wall_s", "start_s", "end_s", "step_latency_s", "step_host_s", "wall_speedup"}
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +76,6 @@ def one_json_object(stdout: str):
     lines = [ln for ln in stdout.splitlines() if ln.strip()]
     assert len(lines) == 1, stdout[:2000]
     return json.loads(lines[0])
-
-
-def without_timings(x):
-    if isinstance(x, dict):
-        return {k: without_timings(v) for k, v in x.items() if k not in TIMINGS}
-    if isinstance(x, list):
-        return [without_timings(v) for v in x]
-    return x
 
 
 def assert_same(a, b, path="$"):
