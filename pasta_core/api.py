@@ -29,6 +29,22 @@ def stream(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | No
         yield from it.events()
 
 
+def dry_run(tokenizer, eos_id: int, annotated: str, mode: str = "pasta",
+            prompt: str = "(no prompt)", **settings: Any) -> Trace:
+    """The schedule of a forced answer without a model (uniform logits, `NullRunner`): the
+    real interpreter's steps, positions, forks and syncs, for teaching and planning."""
+    import torch
+
+    from .runners.null import NullRunner
+
+    lm = LoadedModel("schedule-only", None, tokenizer, torch.device("cpu"), torch.float32,
+                     [eos_id])
+    it = Interpreter(lm, prompt, mode, Settings(**settings), annotated,
+                     runner=NullRunner(len(tokenizer)))
+    *_, done = it.events()
+    return done.trace
+
+
 def decode(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | None = None,
            should_stop: Callable[[], bool] | None = None, **settings: Any) -> Trace | Comparison:
     """Run to the end. Returns the Trace (a Comparison for mode "both")."""

@@ -67,10 +67,9 @@ def _sync(lm: LoadedModel) -> None:
 
 def _run_stats(t: Trace) -> dict:
     fwd = [lat - host for lat, host in zip(t.step_latency_s, t.step_host_s, strict=True)]
-    forks = [th.fork_index + 1 + len(t.prompt_token_ids) for th in t.threads[1:]]
     return {"wall_s": t.wall_s, "steps": t.steps, "tokens": t.tokens_total,
             "parallelism": t.parallelism, "kv_tokens": t.kv_tokens,
-            "kv_prefix_copy": metrics.prefix_copy_kv(len(t.prompt_token_ids), t.threads, forks),
+            "kv_prefix_copy": metrics.prefix_copy_kv(len(t.prompt_token_ids), t.threads),
             "forward_ms_per_step": 1000 * sum(fwd) / max(1, t.steps),
             "host_ms_per_step": 1000 * sum(t.step_host_s) / max(1, t.steps),
             "threads": len(t.threads)}

@@ -156,7 +156,7 @@ class Interpreter:
         self.s = settings or Settings()
         self.should_stop = should_stop or (lambda: False)
         self.record_masks = record_masks  # for teaching (the UI's step mode): costs a copy
-        self.runner = runner or EagerRunner(lm.model, lm.device, lm.dtype)
+        self.runner = runner if runner is not None else EagerRunner(lm.model, lm.device, lm.dtype)
         self.forced: ThreadTokens | None = None
         if force is not None:
             if mode == "plain":

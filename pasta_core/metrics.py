@@ -10,6 +10,8 @@ from typing import Protocol
 class _Thread(Protocol):
     token_ids: list[int]
     n_forced: int
+    fork_index: int | None
+    sync_indices: list[int]
 
 
 def tokens_total(threads: Sequence[_Thread]) -> int:
@@ -30,8 +32,21 @@ def wall_speedup(baseline_wall_s: float, pasta_wall_s: float) -> float:
     return baseline_wall_s / pasta_wall_s if pasta_wall_s > 0 else 0.0
 
 
-def prefix_copy_kv(prompt_tokens: int, threads: Sequence[_Thread],
-                   fork_prefix: Sequence[int]) -> int:
+def fork_prefix(prompt_tokens: int, threads: Sequence[_Thread]) -> list[int]:
+    """Cache entries each async thread sees when it starts (PASTA_LANG.md §4 rule 3: the
+    prompt, the main thread up to its promise, the chunks joined by earlier syncs)."""
+    main, chunks = threads[0], threads[1:]
+    out = []
+    for c in chunks:
+        fork = c.fork_index if c.fork_index is not None else len(main.token_ids) - 1
+        joined = sum(len(j.token_ids) for j in chunks if j.fork_index is not None
+                     and any(j.fork_index < s <= fork for s in main.sync_indices))
+        out.append(prompt_tokens + fork + 1 + joined)
+    return out
+
+
+def prefix_copy_kv(prompt_tokens: int, threads: Sequence[_Thread]) -> int:
     """KV entries a naive implementation would hold if every async thread copied the prefix it
-    sees (`fork_prefix[k]` tokens for thread k): what one shared cache saves, for the UI."""
-    return prompt_tokens + sum(len(t.token_ids) for t in threads) + sum(fork_prefix)
+    sees: what one shared cache saves (compare with `kv_tokens`)."""
+    return (prompt_tokens + sum(len(t.token_ids) for t in threads)
+            + sum(fork_prefix(prompt_tokens, threads)))

@@ -160,18 +160,44 @@ class JobQueue:
         self.registry.check(req.model)
         return req
 
-    async def run(self, req: Request) -> AsyncIterator[Event]:
-        """Queue `req`, then yield its events as they happen. Leaving the iteration early (or
-        being cancelled) stops the run within one step and frees the slot."""
-        self.validate(req)
+    # -- the slot: every decoding job takes it, whoever asks (API, UI, step mode) ---------------
+
+    def enqueue(self, model: str, mode: str) -> JobRecord:
+        """Join the queue (or raise QueueFull). Follow with `acquire`, then `release`."""
         with self._guard:
             if self._waiting >= self.config.limits.queue_size:
                 raise QueueFull(f"the queue is full ({self._waiting} requests waiting); "
                                 "try again in a moment")
             self._waiting += 1
             self._count += 1
-            rec = JobRecord(self._count, req.model, req.mode)
+            rec = JobRecord(self._count, model, mode)
             self.jobs.append(rec)
+            return rec
+
+    def acquire(self, rec: JobRecord, timeout: float | None = None) -> bool:
+        """Wait for the slot (at most `timeout` seconds); the record leaves the queue either way."""
+        try:
+            got = self._slot.acquire(timeout=-1 if timeout is None else timeout)
+        finally:
+            with self._guard:
+                self._waiting -= 1
+        if got:
+            rec.state = "running"
+        else:
+            rec.state, rec.end_reason, rec.ended = "failed", "the slot stayed busy", time.time()
+        return got
+
+    def release(self, rec: JobRecord, state: str, end_reason: str | None = None) -> None:
+        rec.state, rec.ended = state, time.time()
+        if end_reason is not None:
+            rec.end_reason = end_reason
+        self._slot.release()
+
+    async def run(self, req: Request) -> AsyncIterator[Event]:
+        """Queue `req`, then yield its events as they happen. Leaving the iteration early (or
+        being cancelled) stops the run within one step and frees the slot."""
+        self.validate(req)
+        rec = self.enqueue(req.model, req.mode)
         loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
@@ -181,30 +207,23 @@ class JobQueue:
             loop.call_soon_threadsafe(q.put_nowait, item)
 
         def work() -> None:
+            state, reason = "stopped", "stopped"
             try:
-                with self._slot:
-                    with self._guard:
-                        self._waiting -= 1
-                    rec.state = "running"
-                    if stop.is_set():
-                        rec.state, rec.end_reason = "stopped", "stopped"
-                        return
+                self.acquire(rec)
+                if not stop.is_set():
                     lm = self.registry.get(req.model)
                     for ev in _decode(lm, req, stop):
                         push(ev)
                         if ev.type == "done":
-                            rec.end_reason = ev.trace.end_reason
+                            reason = ev.trace.end_reason
                             rec.steps += ev.trace.steps
-                    rec.state = "stopped" if stop.is_set() else "done"
+                    state = "stopped" if stop.is_set() else "done"
             except Exception as e:  # reported to the consumer, never lost
                 log.exception("job %d failed", rec.id)
-                rec.state, rec.end_reason = "failed", str(e)
+                state, reason = "failed", str(e)
                 push(e)
             finally:
-                if rec.state == "waiting":  # never got the slot
-                    with self._guard:
-                        self._waiting -= 1
-                rec.ended = time.time()
+                self.release(rec, state, reason)
                 push(done)
 
         worker = threading.Thread(target=work, name=f"pasta-job-{rec.id}", daemon=True)

@@ -1,0 +1,162 @@
+"""The web app in a real browser: Playwright driving Debian's chromium (installed by .ci/run)
+runs an example, waits for the lanes and the charts, checks the numbers shown against the CLI,
+and saves screenshots under test-artifacts/.
+
+In CI (the CI variable set, as .ci/run does) a missing browser is a failure, never a skip;
+elsewhere the test is skipped only when chromium itself is absent."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import ROOT, run_cli
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
+EXAMPLE_INDEX = 3  # five river sources: five lanes at once
+EXAMPLE = EXAMPLES[EXAMPLE_INDEX]
+
+
+def _playwright():
+    if not CHROMIUM.exists():
+        msg = f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_playwright = _playwright()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def open_app(browser, server):
+    pg = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server + "/")
+    pg.wait_for_selector("#run", timeout=60_000)
+    pg.js_errors = errors  # type: ignore[attr-defined]
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    pg = open_app(browser, server)
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(scope="module")
+def cli_both(tmp_path_factory):
+    path = tmp_path_factory.mktemp("forced") / "answer.txt"
+    path.write_text(EXAMPLE["answer"])
+    return run_cli("decode", "--model", "random:llama", "--prompt", EXAMPLE["prompt"], "--mode",
+                   "both", "--seed", "0", "--force-file", str(path), "--json")
+
+
+def shown(pg, metric: str) -> str:
+    return pg.locator(f"#summary [data-metric='{metric}']").get_attribute("data-value")
+
+
+def test_an_example_races_in_lanes_and_the_charts_show_the_clis_numbers(page, cli_both):
+    pg = page
+    pg.locator("#examples button", has_text=EXAMPLE["label"]).click()
+    pg.wait_for_function("(p) => document.querySelector('#prompt textarea').value === p",
+                         arg=EXAMPLE["prompt"])
+    toggle = pg.locator("#force-box button").first
+    toggle.click()  # a random model: the example comes teacher-forced
+    assert pg.locator("#force-on input").is_checked()
+    toggle.click()
+    pg.click("#run")
+    # lanes appear while it runs: the main thread and at least one chunk of the PASTA run
+    pg.wait_for_function("document.querySelectorAll('#lanes .run-pasta article.lane').length >= 2",
+                         timeout=60_000)
+    pg.wait_for_selector("#summary [data-metric='wall_speedup']", timeout=120_000)
+    pg.wait_for_selector("#chart-tokens .js-plotly-plot", timeout=30_000)
+    pg.wait_for_selector("#chart-timeline .js-plotly-plot", timeout=30_000)
+    n_chunks = len(cli_both["pasta"]["threads"]) - 1
+    assert pg.locator("#lanes .run-pasta article.lane").count() == 1 + n_chunks
+    assert pg.locator("#lanes .run-sequential article.lane").count() == 1
+    # the numbers shown are the CLI's for the same seed
+    for run in ("pasta", "sequential"):
+        for key in ("steps", "tokens_total", "parallelism"):
+            assert shown(pg, f"{run}.{key}") == repr(cli_both[run][key]), (run, key)
+        stats = pg.locator(f"#lanes .run-{run} .run-stats").inner_text()
+        assert f"{cli_both[run]['steps']} steps" in stats
+    assert shown(pg, "theoretical_speedup") == repr(cli_both["theoretical_speedup"])
+    big = pg.locator("#summary [data-metric='theoretical_speedup'] .card-big").inner_text()
+    assert big == f"{cli_both['theoretical_speedup']:.2f}×"
+    assert pg.locator("#answer").inner_text().strip() == cli_both["pasta"]["text"].strip()
+    assert re.search(r"\d+ steps", pg.locator("#status").inner_text())
+    pg.wait_for_timeout(600)  # let the last CSS transitions settle
+    pg.screenshot(path=str(ARTIFACTS / "browser-decode.png"), full_page=True)
+    # the race replay plays both runs side by side from their timestamps
+    pg.get_by_role("tab", name="Race replay").click()
+    pg.locator("#replay [data-speed='1']").click()
+    pg.wait_for_function("document.querySelectorAll('#replay .run').length === 2")
+    pg.wait_for_function("document.querySelectorAll('#replay .run-state.rs-done').length === 2",
+                         timeout=30_000)  # both crossed the finish line
+    pg.locator("#replay").screenshot(path=str(ARTIFACTS / "browser-replay.png"))
+    assert not pg.js_errors, pg.js_errors
+
+
+def test_learn_tab_shows_structure_mask_and_speedup(page):
+    pg = page
+    pg.get_by_role("tab", name="Learn").click()
+    box = pg.locator("#learn-text textarea")
+    box.fill(EXAMPLES[0]["answer"])
+    pg.wait_for_function("document.querySelector('#learn-speedup [data-metric]') !== null",
+                         timeout=30_000)
+    pg.wait_for_selector("#learn-mask .js-plotly-plot", timeout=30_000)
+    assert "promise #2" in pg.locator("#learn-structure").inner_text()
+    box.fill('<promise topic="x"/>unfinished')
+    pg.wait_for_function("document.querySelector('#learn-errors').innerText"
+                         ".includes('unfulfilled_promise')", timeout=30_000)
+    box.fill(EXAMPLES[0]["answer"])
+    pg.wait_for_function("document.querySelector('#learn-speedup [data-metric]') !== null",
+                         timeout=30_000)
+    pg.wait_for_timeout(500)
+    pg.screenshot(path=str(ARTIFACTS / "browser-learn.png"), full_page=True)
+    assert not pg.js_errors, pg.js_errors
+
+
+def test_closing_the_tab_gives_back_a_slot_held_by_step_mode(browser, server):
+    pg = open_app(browser, server)
+    pg.get_by_role("tab", name="Step mode").click()
+    pg.click("#step-start")
+    pg.wait_for_function("document.querySelector('#step-info').innerText.includes('Prefill')",
+                         timeout=60_000)
+    job = httpx.get(server + "/api/queue").json()["recent"][-1]
+    assert job["mode"] == "step" and job["state"] == "running"
+    pg.close()  # the session ends: the app's unload hook closes the stepped run
+    deadline = time.time() + 20
+    while True:
+        q = httpx.get(server + "/api/queue").json()
+        job = next(j for j in q["recent"] if j["id"] == job["id"])
+        if job["state"] != "running":
+            break
+        assert time.time() < deadline, "the slot is still held after the tab closed"
+        time.sleep(0.2)
+    assert job["state"] == "stopped" and job["end_reason"] == "session ended"
+    assert q["running"] == 0

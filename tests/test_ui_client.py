@@ -1,0 +1,176 @@
+"""The web app driven through `gradio_client` against a launched `python app.py`: a run streams
+through the one decoding slot, its numbers equal the CLI's, Stop ends it within a step, bad
+input is a clear message, step mode holds and frees the slot, the Learn tab needs no model."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from .conftest import ROOT, run_cli, without_timings
+
+gradio_client = pytest.importorskip("gradio_client")
+
+EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
+EXAMPLE = EXAMPLES[0]  # two parts, then a sync: forks, a wait and a join
+SEED = 3
+
+
+def decode_args(prompt: str, model: str = "random:llama", mode: str = "both",
+                max_new: int = 256, force: str | None = None, seed: int = SEED,
+                hub: str = "") -> tuple:
+    """The Decode tab's inputs, in the order of the `/decode` endpoint."""
+    return (prompt, model, hub, mode, max_new, 8, 0.0, 1.0, seed, force is not None, force or "")
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return gradio_client.Client(server + "/", verbose=False)
+
+
+@pytest.fixture(scope="module")
+def cli_both(tmp_path_factory):
+    """The CLI's `decode --mode both --json` of the example, teacher-forced, same seed."""
+    path = tmp_path_factory.mktemp("forced") / "answer.txt"
+    path.write_text(EXAMPLE["answer"])  # no trailing newline: the very text the UI forces
+    return run_cli("decode", "--model", "random:llama", "--prompt", EXAMPLE["prompt"], "--mode",
+                   "both", "--seed", str(SEED), "--force-file", str(path), "--json")
+
+
+def card_values(summary_html: str) -> dict[str, str]:
+    return dict(re.findall(r"data-metric='([^']+)' data-value='([^']+)'", summary_html))
+
+
+def test_a_run_streams_lanes_and_its_numbers_equal_the_cli(client, cli_both):
+    job = client.submit(*decode_args(EXAMPLE["prompt"], force=EXAMPLE["answer"]),
+                        api_name="/decode")
+    updates = [out for out in job]
+    final = job.result()
+    status, lanes, answer, annotated, summary, *_figs, replay, download = final
+    # streamed: lanes were drawn while the PASTA run was still going, one lane per thread
+    running = [u[1] for u in updates if "rs-running" in u[1]]
+    assert running, "no update showed a running run"
+    assert len(updates) >= 3
+    assert lanes.count("data-thread='") >= 3 + 1  # main + 2 chunks (PASTA) + the sequential lane
+    assert "waiting at sync" in "".join(running) or "sync" in lanes
+    assert "status-done" in status
+    # the downloadable trace is the CLI's JSON: same tokens, steps, positions, log-probs
+    trace = json.loads(Path(download["value"] if isinstance(download, dict) else download)
+                       .read_text())
+    for key in ("wall_speedup",):  # a timing ratio; everything else is deterministic
+        trace.pop(key), cli_both.pop(key, None)
+    assert without_timings(trace) == without_timings(cli_both)
+    assert answer == cli_both["pasta"]["text"]
+    assert annotated == cli_both["pasta"]["annotated"]
+    # the numbers shown are the trace's, exactly
+    cards = card_values(summary)
+    for run in ("pasta", "sequential"):
+        for key in ("steps", "tokens_total", "parallelism"):
+            assert cards[f"{run}.{key}"] == repr(cli_both[run][key]), (run, key)
+        assert cards[f"{run}.wall_s"] == repr(trace[run]["wall_s"])
+    assert cards["theoretical_speedup"] == repr(cli_both["theoretical_speedup"])
+    assert cards["pasta.kv_tokens"] == repr(cli_both["pasta"]["kv_tokens"])
+    rec = json.loads(replay)  # the race replay's recording: both runs, with their timestamps
+    assert [r["run"] for r in rec["runs"]] == ["pasta", "sequential"]
+    assert [r["steps"] for r in rec["runs"]] == [trace["pasta"]["steps"],
+                                                   trace["sequential"]["steps"]]
+
+
+def test_updates_arrive_at_least_ten_times_a_second(client):
+    job = client.submit(*decode_args("Tell me a long story.", mode="pasta", max_new=500),
+                        api_name="/decode")
+    stamps = []
+    for out in job:
+        if "rs-running" in out[1]:
+            stamps.append(time.perf_counter())
+    assert len(stamps) >= 5
+    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    assert rate >= 10, f"{rate:.1f} updates per second"
+
+
+def test_stop_ends_the_run_within_one_step_and_frees_the_slot(client, server):
+    job = client.submit(*decode_args("Tell me a long story.", mode="pasta", max_new=600),
+                        api_name="/decode")
+    for out in job:
+        if "rs-running" in out[1]:
+            break
+    t0 = time.perf_counter()
+    status, lanes = client.predict(api_name="/stop")
+    assert "status-stopped" in status and "data-thread='0'" in lanes
+    while True:
+        q = httpx.get(server + "/api/queue").json()
+        last = q["recent"][-1]
+        if last["state"] != "running":
+            break
+        assert time.perf_counter() - t0 < 5, "the run did not stop"
+        time.sleep(0.05)
+    assert last["state"] == "stopped" and last["end_reason"] == "stopped"
+    assert last["steps"] < 600 and q["running"] == 0
+    # the slot is free: the next run goes through at once
+    out = client.predict(*decode_args("hi", mode="pasta", max_new=5), api_name="/decode")
+    assert "status-done" in out[0]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (decode_args("   ", mode="pasta"), "prompt is empty"),
+    (decode_args("hi", hub="nope/nope"), "Hub id"),
+    (decode_args("hi", model="random:nonexistent"), "not in the list of choices"),
+    (decode_args("hi", hub="random:nonexistent"), "not offered here"),
+    (decode_args("hi", force='<promise topic="a"/>no block'), "PASTA-LANG error"),
+    (decode_args("hi", max_new=100_000), "maximum"),
+    (("hi", "random:llama", "", "both", 10, 8, 0.0, 1.0, 0, True, "  "), "answer box is empty"),
+])
+def test_bad_input_is_a_clear_message_and_nothing_breaks(client, server, args, needle):
+    with pytest.raises(Exception) as err:
+        client.predict(*args, api_name="/decode")
+    assert needle in str(err.value)
+    assert httpx.get(server + "/v1/models").status_code == 200
+
+
+def test_step_mode_holds_the_slot_one_step_per_press_then_frees_it(client, server):
+    # prompt, model, Hub id, max new tokens, threads, temperature, top-p, seed, force on, force
+    info, fig, _lanes = client.predict(EXAMPLE["prompt"], "random:llama", "", 256, 8, 0.0, 1.0,
+                                      SEED, True, EXAMPLE["answer"], api_name="/step_start")
+    assert "Prefill done" in info
+    q = httpx.get(server + "/api/queue").json()
+    assert q["running"] == 1 and q["recent"][-1]["mode"] == "step"
+    for k in range(1, 4):
+        info, fig, _lanes = client.predict(api_name="/step_next")
+        assert f"Step {k}</b>" in info
+    plot = json.loads(fig["plot"]) if isinstance(fig, dict) and "plot" in fig else fig
+    heat = next(t for t in plot["data"] if t["type"] == "heatmap")
+    assert len(heat["z"]) == len(heat["y"]) >= 1  # one row per token fed in step 3
+    info, _fig, _lanes = client.predict(api_name="/step_stop")
+    q = httpx.get(server + "/api/queue").json()
+    step_job = [j for j in q["recent"] if j["mode"] == "step"][-1]
+    assert step_job["state"] == "stopped" and step_job["steps"] == 3 and q["running"] == 0
+    with pytest.raises(Exception, match="Start step mode"):
+        client.predict(api_name="/step_next")
+
+
+def test_learn_tab_needs_no_model_and_its_speedup_is_the_interpreters(client, cli_both):
+    structure, errors, spliced, _tokens, _mask, speed = client.predict(EXAMPLE["answer"],
+                                                                       api_name="/learn")
+    assert spliced == cli_both["pasta"]["text"]
+    assert "No PASTA-LANG errors" in errors and "promise #2" in structure
+    assert card_values(speed)["learn.speedup"] == repr(cli_both["theoretical_speedup"])
+    _s, errors, *_ = client.predict('<promise topic="x"/>oops</async>', api_name="/learn")
+    assert "unfulfilled_promise" in errors and "stray_close" in errors
+
+
+def test_an_unavailable_default_model_is_a_notice_not_a_crash(tmp_path):
+    from ui.config import SpaceConfig
+    from ui.jobs import JobQueue, ModelRegistry
+    from ui.web import App
+
+    cfg = SpaceConfig(default_model="bundled:does-not-exist",
+                      models=("bundled:does-not-exist", "random:llama"))
+    registry = ModelRegistry(cfg)
+    models, pick, note = App(cfg, registry, JobQueue(cfg, registry)).model_choices()
+    assert models == ["random:llama"] and pick == "random:llama"
+    assert "not available" in note and "teacher-force" in note

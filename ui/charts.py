@@ -1,0 +1,273 @@
+"""Plotly charts and summary cards of a run — every number from the events, the Trace, the
+Comparison and `pasta_core.metrics`; nothing here re-derives a timing or a count of its own."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from pasta_core import metrics
+from pasta_core.events import Comparison, Trace
+
+from .lanes import PROMPT_COLOR, RUN_LABELS, RunView, thread_color
+
+RUN_COLORS = {"pasta": "#ea580c", "sequential": "#64748b", "plain": "#64748b"}
+FONT = dict(family="Inter, ui-sans-serif, system-ui, sans-serif", size=12, color="#334155")
+
+
+def _layout(fig: go.Figure, title: str, height: int = 320, **kw: Any) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0.01, xanchor="left", font=dict(size=14)),
+        template="plotly_white", height=height, font=FONT,
+        margin=dict(l=56, r=16, t=48, b=44),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        hoverlabel=dict(font_size=12), **kw)
+    return fig
+
+
+def empty_figure(title: str, note: str = "Run a prompt to see this chart.") -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=note, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font=dict(size=13, color="#94a3b8"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, height=260)
+
+
+# -- the three charts of a run --------------------------------------------------------------
+
+def tokens_over_time(views: Sequence[RunView]) -> go.Figure:
+    """Tokens generated so far against wall-clock time, one line per run (from the Tokens
+    events' timestamps; each line ends at its Trace's tokens_total and wall_s)."""
+    fig = go.Figure()
+    for v in views:
+        if not v.started:
+            continue
+        ts = [t for t, _ in v.tokens_curve]
+        ns = [n for _, n in v.tokens_curve]
+        if v.trace is not None:
+            ts.append(v.trace.wall_s)
+            ns.append(v.trace.tokens_total)
+        label = RUN_LABELS.get(v.run, v.run)
+        name = f"{label} · {v.trace.wall_s:.2f} s" if v.trace is not None else label
+        fig.add_trace(go.Scatter(
+            x=ts, y=ns, mode="lines", line_shape="hv", name=name,
+            line=dict(color=RUN_COLORS.get(v.run, "#334155"), width=3),
+            hovertemplate=f"{label}<br>%{{x:.3f}} s: %{{y}} tokens<extra></extra>"))
+        if v.trace is not None:  # the finish line: where the run's Trace says it ended
+            fig.add_trace(go.Scatter(
+                x=[v.trace.wall_s], y=[v.trace.tokens_total], mode="markers",
+                marker=dict(size=10, color=RUN_COLORS.get(v.run, "#334155"), symbol="circle",
+                            line=dict(color="white", width=2)),
+                showlegend=False, hovertemplate=f"{label} done: %{{y}} tokens in %{{x:.3f}} s"
+                                                "<extra></extra>"))
+    fig.update_xaxes(title_text="seconds since the run started", rangemode="tozero")
+    fig.update_yaxes(title_text="tokens generated", rangemode="tozero")
+    return _layout(fig, "Tokens over time — PASTA vs sequential")
+
+
+def timeline(views: Sequence[RunView]) -> go.Figure:
+    """Each thread as a bar from its start to its end (Trace threads' start_s/end_s), forks
+    (a chunk starts) and joins (the main thread resumes after a sync) marked on the main row,
+    and the main thread's waits at sync points (ThreadWait/ThreadResume events) hatched."""
+    runs = [v for v in views if v.trace is not None]
+    if not runs:
+        return empty_figure("Timeline of threads")
+    fig = make_subplots(rows=len(runs), cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        row_heights=[max(1, len(v.trace.threads)) for v in runs],
+                        subplot_titles=[RUN_LABELS.get(v.run, v.run) for v in runs])
+    legend_done: set[str] = set()
+
+    def once(name: str) -> bool:
+        first = name not in legend_done
+        legend_done.add(name)
+        return first
+
+    for row, v in enumerate(runs, start=1):
+        tr = v.trace
+        assert tr is not None
+        names = [_thread_name(th.id, th.topic) for th in tr.threads]
+        for th, name in zip(tr.threads, names, strict=True):
+            end = th.end_s if th.end_s is not None else tr.wall_s
+            fig.add_trace(go.Bar(
+                y=[name], x=[max(end - th.start_s, 1e-4)], base=[th.start_s], orientation="h",
+                marker=dict(color=thread_color(th.id), line=dict(width=0)), width=0.6,
+                name=name, showlegend=False,
+                customdata=[[th.start_s, end, metrics.tokens_total([th])]],
+                hovertemplate=(f"{html.escape(name)}<br>%{{customdata[0]:.3f}} → "
+                               "%{customdata[1]:.3f} s<br>%{customdata[2]} tokens<extra></extra>")),
+                row=row, col=1)
+        for w in v.waits:
+            resume = w[1] if w[1] is not None else tr.wall_s
+            fig.add_trace(go.Bar(
+                y=[names[0]], x=[max(resume - w[0], 1e-4)], base=[w[0]], orientation="h",
+                width=0.6, marker=dict(color="rgba(255,255,255,0.55)",
+                                       pattern=dict(shape="/", fgcolor="#475569")),
+                name="waiting at sync", showlegend=once("wait"),
+                hovertemplate="main waits at sync %{base:.3f} → %{x:.3f} s<extra></extra>"),
+                row=row, col=1)
+        forks = tr.threads[1:]
+        if forks:
+            fig.add_trace(go.Scatter(
+                x=[th.start_s for th in forks], y=[names[0]] * len(forks), mode="markers",
+                marker=dict(symbol="triangle-down", size=11, color=[thread_color(th.id)
+                                                                    for th in forks],
+                            line=dict(color="#0f172a", width=1)),
+                name="fork (promise)", showlegend=once("fork"),
+                text=[names[th.id] for th in forks],
+                hovertemplate="fork: %{text} starts at %{x:.3f} s<extra></extra>"),
+                row=row, col=1)
+        joins = [w[1] for w in v.waits if w[1] is not None]
+        if joins:
+            fig.add_trace(go.Scatter(
+                x=joins, y=[names[0]] * len(joins), mode="markers",
+                marker=dict(symbol="diamond", size=11, color="#0f172a"),
+                name="join (sync)", showlegend=once("join"),
+                hovertemplate="join: main resumes at %{x:.3f} s<extra></extra>"), row=row, col=1)
+        fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names,
+                         row=row, col=1)
+    fig.update_xaxes(title_text="seconds since the run started", rangemode="tozero",
+                     row=len(runs), col=1)
+    height = 140 + 26 * sum(len(v.trace.threads) for v in runs) + 40 * len(runs)
+    return _layout(fig, "Timeline of threads — forks and joins", height=min(760, height),
+                   barmode="overlay")
+
+
+def step_chart(views: Sequence[RunView]) -> go.Figure:
+    """Threads in each step (Step events) and each step's latency (Trace.step_latency_s)."""
+    runs = [v for v in views if v.trace is not None]
+    if not runs:
+        return empty_figure("Threads per step and step latency")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=False, vertical_spacing=0.2,
+                        subplot_titles=["threads in each step", "step latency (ms)"])
+    for v in runs:
+        tr = v.trace
+        assert tr is not None
+        label = RUN_LABELS.get(v.run, v.run)
+        color = RUN_COLORS.get(v.run, "#334155")
+        xs = list(range(1, tr.steps + 1))
+        fig.add_trace(go.Bar(x=xs, y=v.step_threads, name=label, marker_color=color,
+                             opacity=0.85 if v.run == "pasta" else 0.45, legendgroup=v.run,
+                             hovertemplate=f"{label} step %{{x}}: %{{y}} threads<extra></extra>"),
+                      row=1, col=1)
+        fig.add_trace(go.Scatter(x=xs, y=[s * 1000 for s in tr.step_latency_s], mode="lines",
+                                 name=label, line=dict(color=color, width=1.5),
+                                 legendgroup=v.run, showlegend=False,
+                                 hovertemplate=f"{label} step %{{x}}: %{{y:.2f}} ms"
+                                               "<extra></extra>"), row=2, col=1)
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", row=2, col=1)
+    return _layout(fig, "Threads per step and step latency", height=420, barmode="overlay")
+
+
+def _thread_name(tid: int, topic: str) -> str:
+    return "main" if tid == 0 else f"#{tid} {topic}"[:28]
+
+
+# -- summary cards ---------------------------------------------------------------------------
+
+def kv_compare(trace: Trace) -> tuple[int, int]:
+    """(KV entries in the one shared cache, entries if every thread copied its prefix)."""
+    naive = metrics.prefix_copy_kv(len(trace.prompt_token_ids), trace.threads)
+    return trace.kv_tokens, naive
+
+
+def _fmt(v: float, unit: str = "", digits: int = 2) -> str:
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return "–"
+    return f"{v:.{digits}f}{unit}" if isinstance(v, float) else f"{v}{unit}"
+
+
+def _card(title: str, big: str, sub: str, metric: str, value: Any, accent: bool = False) -> str:
+    cls = "card card-accent" if accent else "card"
+    return (f"<div class='{cls}' data-metric='{metric}' data-value='{html.escape(repr(value))}'>"
+            f"<div class='card-title'>{title}</div><div class='card-big'>{big}</div>"
+            f"<div class='card-sub'>{sub}</div></div>")
+
+
+def summary_cards(views: Sequence[RunView]) -> str:
+    """The numbers of a finished request, each card carrying its exact value (data-value)."""
+    traces = {v.run: v.trace for v in views if v.trace is not None}
+    if not traces:
+        return EMPTY_SUMMARY
+    cards: list[str] = []
+    p, s = traces.get("pasta"), traces.get("sequential")
+    if p is not None and s is not None:
+        comp = Comparison(p, s)
+        cards.append(_card("Wall-clock speed-up", _fmt(comp.wall_speedup, "×"),
+                           f"sequential {s.wall_s:.2f} s ÷ PASTA {p.wall_s:.2f} s",
+                           "wall_speedup", comp.wall_speedup, accent=True))
+        cards.append(_card("Theoretical speed-up", _fmt(comp.theoretical_speedup, "×"),
+                           f"{s.tokens_total} sequential tokens ÷ {p.steps} PASTA steps",
+                           "theoretical_speedup", comp.theoretical_speedup, accent=True))
+    for run, tr in traces.items():
+        label = RUN_LABELS.get(run, run)
+        cards.append(_card(f"{label} wall time", _fmt(tr.wall_s, " s"),
+                           f"prefill included · {tr.end_reason}", f"{run}.wall_s", tr.wall_s))
+        cards.append(_card(f"{label} steps", str(tr.steps),
+                           f"{tr.tokens_total} tokens · {len(tr.threads) - 1} async threads",
+                           f"{run}.steps", tr.steps))
+        cards.append(_card(f"{label} tokens", str(tr.tokens_total),
+                           f"{_fmt(tr.tokens_total / tr.wall_s if tr.wall_s else 0.0, '', 1)} "
+                           "tokens/s", f"{run}.tokens_total", tr.tokens_total))
+        cards.append(_card(f"{label} parallelism", _fmt(tr.parallelism),
+                           "tokens per step", f"{run}.parallelism", tr.parallelism))
+    if p is not None:
+        shared, naive = kv_compare(p)
+        cards.append(_card("KV entries (PASTA)", str(shared),
+                           f"one shared cache · {naive} if each thread copied its prefix",
+                           "pasta.kv_tokens", shared))
+    return f"<div class='cards'>{''.join(cards)}</div>"
+
+
+EMPTY_SUMMARY = ("<div class='cards cards-empty'><div class='card'><div class='card-title'>"
+                 "Numbers</div><div class='card-sub'>Wall time, steps, parallelism and speed-ups "
+                 "appear here when a run ends.</div></div></div>")
+
+
+# -- heatmaps: a step's attention mask, the training mask ------------------------------------
+
+def _discrete_scale(colors: Sequence[str]) -> list[list[Any]]:
+    n = len(colors)
+    scale: list[list[Any]] = []
+    for i, c in enumerate(colors):
+        scale += [[i / n, c], [(i + 1) / n, c]]
+    return scale
+
+
+def mask_heatmap(visible: Sequence[Sequence[int]], owners: Sequence[int], row_labels: list[str],
+                 col_labels: list[str], title: str, height: int = 420) -> go.Figure:
+    """Rows = tokens (queries), columns = cache slots / sequence positions (keys); a cell is
+    coloured by the thread that owns the key when the row attends to it, blank otherwise.
+    `owners[k]` is the thread of key k (-1 the prompt); `visible[i]` the keys row i sees."""
+    threads = sorted(set(owners))
+    index = {t: i for i, t in enumerate(threads)}
+    colors = [PROMPT_COLOR if t < 0 else thread_color(t) for t in threads]
+    z: list[list[float | None]] = []
+    for row in visible:
+        r: list[float | None] = [None] * len(owners)
+        for k in row:
+            if k < len(owners):
+                r[k] = index[owners[k]]
+        z.append(r)
+    names = ["prompt" if t < 0 else ("main" if t == 0 else f"thread {t}") for t in threads]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=col_labels, y=row_labels, colorscale=_discrete_scale(colors), zmin=-0.5,
+        zmax=len(threads) - 0.5, showscale=False,
+        xgap=1 if len(owners) <= 80 else 0, ygap=1 if len(visible) <= 80 else 0,
+        customdata=[[names[index[o]] for o in owners] for _ in visible],
+        hovertemplate="%{y}<br>sees %{x} (%{customdata})<extra></extra>"))
+    for t, c in zip(names, colors, strict=True):  # a legend of thread colours
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=t,
+                                 marker=dict(size=10, color=c, symbol="square")))
+    fig.update_yaxes(autorange="reversed", showticklabels=len(row_labels) <= 48,
+                     tickfont=dict(size=9), type="category")
+    fig.update_xaxes(showticklabels=len(col_labels) <= 64, tickfont=dict(size=9),
+                     type="category", tickangle=-60)
+    return _layout(fig, title, height=height, plot_bgcolor="#f8fafc")
