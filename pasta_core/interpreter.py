@@ -140,6 +140,8 @@ class _Thread:
 class Interpreter:
     """One run of one request. Iterate `events()`; the last event is `Done` with the Trace."""
 
+    initial_slots = 256  # cache slots the layout starts with beyond the prompt (it doubles)
+
     def __init__(self, lm: LoadedModel, prompt: str | list[dict[str, str]], mode: str = "pasta",
                  settings: Settings | None = None, force: str | None = None,
                  should_stop: Callable[[], bool] | None = None, runner=None,
@@ -194,7 +196,7 @@ class Interpreter:
     def _run(self) -> Iterator[Event]:
         out: list[Event] = []
         prompt_ids = self.lm.encode_prompt(self.prompt)
-        self.layout = ThreadLayout(self.lm.device, capacity=len(prompt_ids) + 256)
+        self.layout = ThreadLayout(self.lm.device, capacity=len(prompt_ids) + self.initial_slots)
         self._emit(RunStart(self.mode, 0.0, self.lm.spec, self.prompt, prompt_ids,
                             asdict(self.s)), out)
         main = self._new_thread(None, "", None, None, out)
@@ -299,7 +301,13 @@ class Interpreter:
                 keep.append(len(ids) - 1)
                 choosers.append(th)
         t_fwd = time.perf_counter()
-        mask = torch.cat(rows)
+        width = self.layout.n_slots  # rows placed before the layout grew are narrower:
+        mask = torch.zeros(len(ids), width, dtype=torch.bool, device=rows[0].device)
+        at = 0
+        for r in rows:  # they see none of the newer slots
+            w = min(width, r.shape[1])
+            mask[at:at + r.shape[0], :w] = r[:, :w]
+            at += r.shape[0]
         logits = self.runner.forward(ids, [p for ps in positions for p in ps], mask, keep)
         fwd_s = time.perf_counter() - t_fwd
         self.step += 1

@@ -177,3 +177,17 @@ def test_kv_tokens_and_events_add_up(lm):
         assert sum(len(ev.token_ids) for ev in events if ev.type == "tokens") == sum(
             len(th["token_ids"]) for th in d["threads"])
         assert sum(1 for ev in events if ev.type == "step") == d["steps"]
+
+
+def test_layout_growth_in_the_middle_of_a_step_changes_nothing(lm, monkeypatch):
+    """The layout doubles its width when it runs out of slots, also between two threads of one
+    step; the run must not notice (this once crashed a stage-2 sampling run)."""
+    from pasta_core.interpreter import Interpreter
+
+    want = decode(lm, PROMPT, mode="pasta", force=FORCED).to_dict()
+    monkeypatch.setattr(Interpreter, "initial_slots", 1)
+    got = decode(lm, PROMPT, mode="pasta", force=FORCED).to_dict()
+    for a, b in zip(want["threads"], got["threads"], strict=True):
+        assert a["token_ids"] == b["token_ids"] and a["positions"] == b["positions"]
+        assert all(x == y or abs(x - y) < TOL for x, y in zip(a["logprobs"], b["logprobs"],
+                                                               strict=True))

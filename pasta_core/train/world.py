@@ -51,9 +51,13 @@ class WorldRecipe:
     shape: ModelShape = field(default_factory=ModelShape)
     n_train: int = 6000
     n_eval: int = 140
-    base: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=6, lr=3e-3))
-    sft: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=3, lr=1e-3))
-    stage2: PrefConfig = field(default_factory=PrefConfig)
+    # many small steps: a model this small needs updates more than tokens to learn to copy
+    # the prompt's entities into its answer
+    base: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=10, lr=2e-3,
+                                                                batch_tokens=2048))
+    sft: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=2, lr=1e-3,
+                                                               batch_tokens=2048))
+    stage2: PrefConfig = field(default_factory=lambda: PrefConfig(prompts=64))
 
     @classmethod
     def quick(cls) -> WorldRecipe:
