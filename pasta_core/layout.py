@@ -39,6 +39,7 @@ class ThreadLayout:
         self.next_pos: dict[int, int] = {MAIN: 0}
         self.last_pos: dict[int, int] = {}
         self.n_slots = 0
+        self._trils: dict[int, torch.Tensor] = {}
 
     def _grow(self, thread: int, slots: int) -> None:
         t, cap = self.views.shape
@@ -64,10 +65,15 @@ class ThreadLayout:
         self.next_pos[thread] = p + n
         self.last_pos[thread] = p + n - 1
         view = self.views[thread]
-        rows = view.unsqueeze(0).repeat(n, 1)
-        rows[:, start : start + n] = torch.ones(n, n, dtype=torch.bool, device=self.device).tril()
+        rows = view.expand(n, -1).clone()
+        rows[:, start : start + n] = self._tril(n)
         view[start : start + n] = True
         return positions, rows
+
+    def _tril(self, n: int) -> torch.Tensor:
+        if n not in self._trils:
+            self._trils[n] = torch.ones(n, n, dtype=torch.bool, device=self.device).tril()
+        return self._trils[n]
 
     def fork(self, parent: int, child: int, promised: int) -> None:
         """Start `child` after the parent's last placed token (a promise's last token)."""
