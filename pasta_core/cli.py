@@ -2,7 +2,7 @@
 
     decode --model SPEC --prompt TEXT [--mode pasta|sequential|plain|both] [--max-new-tokens N]
            [--max-threads K] [--temperature T] [--top-p P] [--seed S]
-           [--force-file ANNOTATED.txt] [--json]
+           [--force-file ANNOTATED.txt] [--runner auto|eager|static] [--json]
     parse  --file ANNOTATED.txt [--json]
     train  world --out DIR [--quick] [--seed S]
     train  stage1 --model SPEC --out DIR [--data world|FILE.jsonl] [--epochs E] [--lr LR] …
@@ -24,6 +24,7 @@ from .events import Comparison, Trace
 from .interpreter import SettingsError
 from .lang import parse
 from .models import ModelSpecError, load_model
+from .runners import RUNNERS
 
 DEFAULT_MODEL = "bundled:pasta-tiny"
 
@@ -54,7 +55,8 @@ def cmd_decode(a: argparse.Namespace) -> int:
         lm = load_model(a.model, device=a.device)
         result = decode(lm, a.prompt, mode=a.mode, force=force, max_new_tokens=a.max_new_tokens,
                         max_threads=a.max_threads, max_thread_tokens=a.max_thread_tokens,
-                        temperature=a.temperature, top_p=a.top_p, seed=a.seed)
+                        temperature=a.temperature, top_p=a.top_p, seed=a.seed,
+                        runner=a.runner)
     except (ModelSpecError, SettingsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -175,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--force-file", help="teacher-force this annotated response")
     d.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda when available)")
+    d.add_argument("--runner", choices=RUNNERS, default="auto",
+                   help="forward steps: static cache + CUDA graphs, or eager (default auto: "
+                   "static on CUDA, eager on CPU)")
     d.add_argument("--json", action="store_true", help="print the Trace as one JSON object")
     d.set_defaults(fn=cmd_decode)
     p = sub.add_parser("parse", help="parse an annotated response")

@@ -39,7 +39,7 @@ from .events import (
 )
 from .layout import MAIN, ThreadLayout, ThreadTokens
 from .models import LoadedModel
-from .runners.eager import EagerRunner
+from .runners import RUNNERS, make_runner, max_slots_for
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class Settings:
     temperature: float = 0.0  # 0: greedy
     top_p: float = 1.0
     seed: int = 0
+    runner: str = "auto"  # auto: static cache + CUDA graphs on a GPU, eager on CPU; eager; static
 
     def __post_init__(self) -> None:
         def need(ok: bool, what: str) -> None:
@@ -80,6 +81,8 @@ class Settings:
         need(0.0 <= float(self.temperature) <= 100.0, "temperature must be between 0 and 100")
         need(0.0 < float(self.top_p) <= 1.0, "top_p must be in (0, 1]")
         need(self.seed >= 0, "seed must be ≥ 0")
+        need(isinstance(self.runner, str) and self.runner in RUNNERS,
+             f"runner must be one of {', '.join(RUNNERS)}")
 
 
 class Detokenizer:
@@ -158,7 +161,6 @@ class Interpreter:
         self.s = settings or Settings()
         self.should_stop = should_stop or (lambda: False)
         self.record_masks = record_masks  # for teaching (the UI's step mode): costs a copy
-        self.runner = runner if runner is not None else EagerRunner(lm.model, lm.device, lm.dtype)
         self.forced: ThreadTokens | None = None
         if force is not None:
             if mode == "plain":
@@ -166,6 +168,9 @@ class Interpreter:
             else:
                 self.forced = ThreadTokens.from_text(force, lm.encode, lm.eos_token_id,
                                                      self.s.default_tokens)
+        self.runner = runner if runner is not None else make_runner(
+            lm, self.s.runner, max_slots_for(len(lm.encode_prompt(prompt)),
+                                             self.s.max_new_tokens, self.forced))
         self.eos = set(lm.eos_token_ids)
         self.threads: list[_Thread] = []
         self.builder = TraceBuilder()

@@ -65,6 +65,8 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     eos_token_ids: list[int] = field(default_factory=list)
+    # idle static runners (cache + CUDA graphs) kept for the next run: runners.make_runner's pool
+    runners: list = field(default_factory=list, repr=False, compare=False)
 
     def encode_prompt(self, prompt: str | list[dict[str, str]]) -> list[int]:
         return encode_prompt(self.tokenizer, prompt)
