@@ -1,4 +1,5 @@
-"""The Space's settings (spaces.yaml): default model, offered models, per-request limits."""
+"""The Space's settings (spaces.yaml): default model, offered models, per-request limits, and
+the Train tab's limits."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class TrainLimits:
+    """The Train tab (one training job at a time; the others wait in a queue)."""
+
+    enabled: bool = True
+    max_steps: int = 2000  # optimiser steps per stage (stage 2: per round); more are capped
+    max_run_s: int = 3600  # training time of one job; past it the job stops like a cancel
+    max_examples: int = 6000  # world examples or uploaded records
+    max_eval_prompts: int = 140
+    max_stage2_prompts: int = 256  # prompts sampled per stage-2 round
+    queue_size: int = 4  # training jobs waiting; more are refused
+
+
+@dataclass(frozen=True)
 class SpaceConfig:
     title: str = "PASTA"
     hardware: str = "cpu-basic"
@@ -32,6 +46,7 @@ class SpaceConfig:
     allow_hub_models: bool = False
     allow_runs: bool = True
     limits: Limits = field(default_factory=Limits)
+    training: TrainLimits = field(default_factory=TrainLimits)
 
 
 def load_config(path: str | Path | None = None) -> SpaceConfig:
@@ -44,10 +59,13 @@ def load_config(path: str | Path | None = None) -> SpaceConfig:
         raise SystemExit(f"error: cannot read the Space settings {path}: {e}") from e
     known = {f.name for f in fields(SpaceConfig)}
     lim_known = {f.name for f in fields(Limits)}
-    bad = set(raw) - known | set(raw.get("limits") or {}) - lim_known
+    train_known = {f.name for f in fields(TrainLimits)}
+    bad = (set(raw) - known | set(raw.get("limits") or {}) - lim_known
+           | {f"training.{k}" for k in set(raw.get("training") or {}) - train_known})
     if bad:
         raise SystemExit(f"error: unknown settings in {path}: {', '.join(sorted(bad))}")
     limits = Limits(**(raw.pop("limits", None) or {}))
+    raw["training"] = TrainLimits(**(raw.pop("training", None) or {}))
     if "models" in raw:
         raw["models"] = tuple(raw["models"])
     cfg = SpaceConfig(**raw, limits=limits)

@@ -77,6 +77,11 @@ class ModelRegistry:
         raise ModelSpecError(f"model {spec!r} is not offered here; available: "
                              f"{', '.join(self.available())}")
 
+    def forget(self, spec: str) -> None:
+        """Drop a loaded copy (its files changed: a training run was just written)."""
+        with self._lock:
+            self._models.pop(spec.strip(), None)
+
     def get(self, spec: str) -> LoadedModel:
         spec = spec.strip()
         self.check(spec)

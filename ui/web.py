@@ -4,6 +4,8 @@ Tabs:
   Decode  prompt, examples, model and settings → live lanes (one per thread), the spliced
           answer, charts, a race replay of PASTA against sequential decoding, step mode
   Learn   an annotated response taken apart live: structure, errors, splice, positions, mask
+  Train   both finetuning stages from the browser, live (ui/train_tab.py, ui/training.py);
+          it has its own training slot and never holds the decoding slot
 
 Every decoding run goes through `JobQueue.run` — the one decoding slot the HTTP API uses too —
 and everything shown is read from its events, Traces and `pasta_core.metrics`. Leaving a run
@@ -35,6 +37,9 @@ from .jobs import JobQueue, ModelRegistry, QueueFull
 from .jobs import Request as JobRequest
 from .lanes import EMPTY_BOARD, Board, render_board, thread_color
 from .stepper import IDLE_S, SlotBusy, StepSession
+from .train_tab import CSS as TRAIN_CSS
+from .train_tab import build_train_tab
+from .training import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -450,6 +455,10 @@ def build_demo(config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue) -> 
                 learn_tokens = gr.HTML(elem_id="learn-tokens")
                 learn_mask = gr.Plot(show_label=False, elem_id="learn-mask")
 
+            # ---------------------------------------------------------------- Train
+            trainer = Trainer(config, registry)
+            build_train_tab(demo, config, trainer, model)
+
         # ====================================================================== wiring
         run_inputs = [prompt, model, hub_id, mode, max_new, threads, temperature, top_p, seed,
                       force_on, force_text]
@@ -620,6 +629,7 @@ def build_demo(config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue) -> 
         demo.load(analyze, learn_text, learn_outputs, api_name=False, show_progress="hidden")
         demo.unload(ui.forget)
     demo.pasta_app = ui  # type: ignore[attr-defined]
+    demo.pasta_trainer = trainer  # type: ignore[attr-defined]
     return demo
 
 
@@ -657,7 +667,7 @@ def mount_ui(app: FastAPI, config: SpaceConfig, registry: ModelRegistry, jobs: J
     demo = build_demo(config, registry, jobs)
     demo.queue(default_concurrency_limit=4, max_size=max(8, 4 * config.limits.queue_size))
     gr.mount_gradio_app(
-        app, demo, path="/", theme=THEME, css_paths=[ASSETS / "pasta.css"],
+        app, demo, path="/", theme=THEME, css=TRAIN_CSS, css_paths=[ASSETS / "pasta.css"],
         footer_links=["api", "gradio"], run_history=False, show_error=True,
         head='<meta name="description" content="PASTA: learned asynchronous decoding, live">')
     app.state.demo = demo

@@ -89,9 +89,12 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
                cfg: PrefConfig, on_log: Callable[[LogEntry], None] | None = None,
                on_points: Callable[[list[Point]], None] | None = None,
                should_stop: Callable[[], bool] | None = None, seed: int = 0,
-               progress: bool = True) -> dict:
+               progress: bool = True,
+               on_prompt: Callable[[list[Point]], None] | None = None) -> dict:
     """Train `lm.model` in place. `examples` have `.prompt`; `judge(example, text)` → [0, 1].
-    Returns {"points": [...], "fronts": {round: front}, "history": [...]}."""
+    Returns {"points": [...], "fronts": {round: front}, "history": [...]}.
+    `on_points` gets each round's points when its sampling ends; `on_prompt` gets one prompt's
+    N points as soon as they are scored, its pair's roles set (the UI's live scatter)."""
     from tqdm.auto import tqdm
 
     pad = lm.tokenizer.pad_token_id
@@ -119,11 +122,12 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
                 round_points.append(pt)
             scored.sort(key=lambda x: (x[0], -x[1]))
             (lo, _, worst, p_lo), (hi, _, best, p_hi) = scored[0], scored[-1]
-            if hi - lo < 1e-6:
-                continue  # no preference to learn
-            p_lo.role, p_hi.role = "rejected", "chosen"
-            chosen.append(_seq(best))
-            rejected.append(_seq(worst))
+            if hi - lo >= 1e-6:  # else no preference to learn
+                p_lo.role, p_hi.role = "rejected", "chosen"
+                chosen.append(_seq(best))
+                rejected.append(_seq(worst))
+            if on_prompt is not None:
+                on_prompt(round_points[-len(scored):])
         points += round_points
         fronts[rnd] = pareto_front([(p.speedup, p.quality) for p in round_points])
         if on_points is not None:

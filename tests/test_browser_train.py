@@ -1,0 +1,131 @@
+"""The Train tab in a real browser (Playwright driving Debian's chromium): the "CPU demo" preset
+on a tiny slice of the world trains while the loss curve grows, the evaluation table arrives,
+and the new model, picked in the Decode tab's list, runs. Screenshots go to test-artifacts/.
+
+In CI (the CI variable set) a missing browser is a failure, never a skip; elsewhere the test is
+skipped only when chromium itself is absent."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+RUN = "browser-demo"
+# the tiny slice: CPU demo's settings with fewer examples, steps, prompts and eval prompts
+SLICE = {"examples": "16", "max-steps": "4", "prompts": "2", "rounds": "1",
+         "sample-tokens": "16", "eval": "1"}
+
+LOSS_POINTS = """() => {
+  const plot = document.querySelector('#train-loss .js-plotly-plot');
+  if (!plot || !plot.data) return 0;
+  return plot.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
+}"""
+
+
+def _playwright():
+    if not CHROMIUM.exists():
+        msg = f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    sync_playwright = _playwright()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        pg = b.new_page(viewport={"width": 1366, "height": 900})
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(server + "/")
+        pg.wait_for_selector("#run", timeout=60_000)
+        pg.js_errors = errors  # type: ignore[attr-defined]
+        yield pg
+        b.close()
+
+
+def set_number(pg, elem: str, value: str) -> None:
+    box = pg.locator(f"#train-{elem} input")
+    box.fill(value)
+    box.press("Tab")  # Gradio takes a number field's value when it loses focus
+
+
+def test_cpu_demo_trains_live_then_the_new_model_runs_in_decode(page):
+    pg = page
+    pg.get_by_role("tab", name="Train").click()
+    pg.wait_for_selector("#train-go")
+    assert pg.locator("#train-start input").input_value() == "random:llama"
+    pg.locator("#train-preset label", has_text="CPU demo").click()
+    pg.locator("#train-advanced button").first.click()  # unfold the advanced settings
+    pg.wait_for_selector("#train-examples input", state="visible")
+    for elem, value in SLICE.items():
+        set_number(pg, elem, value)
+    name = pg.locator("#train-name textarea, #train-name input").first
+    name.fill(RUN)
+    name.press("Tab")
+    pg.click("#train-go")
+
+    # while it runs: the progress bar, then the loss curve growing (stage 1, then stage 2)
+    pg.wait_for_selector("#train-progress [data-state='running']", timeout=60_000)
+    seen_running: set[int] = set()
+    shot = False
+    deadline = time.time() + 180
+    while True:
+        state = pg.locator("#train-progress .tr-progress").get_attribute("data-state")
+        points = pg.evaluate(LOSS_POINTS)
+        if state == "running":
+            seen_running.add(points)
+            if points and pg.locator("#train-progress .tr-bar").count():
+                width = pg.locator("#train-progress .tr-fill").get_attribute("style")
+                assert width.startswith("width:")
+        elif state in ("done", "cancelled", "failed"):
+            break
+        assert time.time() < deadline, "the CPU demo did not finish in 3 minutes"
+        if state == "running" and points and not shot:
+            pg.screenshot(path=str(ARTIFACTS / "browser-train-running.png"), full_page=True)
+            shot = True
+        time.sleep(0.15)
+    assert state == "done", pg.locator("#train-progress").inner_text()
+    assert len(seen_running - {0}) >= 2, f"the loss curve did not grow while running: " \
+                                         f"{sorted(seen_running)}"
+    # the end: the table (start model, stage 1, stage 2), the scatter, a saved run
+    for row in ("start", "stage1", "stage2"):
+        assert pg.locator(f"#train-table tr[data-row='{row}']").count() == 1
+    pg.wait_for_function("document.querySelector('#train-scatter .js-plotly-plot') && "
+                         "document.querySelector('#train-scatter .js-plotly-plot').data"
+                         ".some(t => t.name === 'round 1 Pareto front')", timeout=10_000)
+    assert f"runs/{RUN}" in pg.locator("#train-progress").inner_text()
+    pg.wait_for_timeout(600)
+    pg.screenshot(path=str(ARTIFACTS / "browser-train.png"), full_page=True)
+
+    # the new model is in the Decode tab's list at once: pick it and get a run
+    pg.get_by_role("tab", name="Decode").click()
+    box = pg.locator("#model input")
+    box.click()
+    box.fill(f"runs/{RUN}")
+    pg.locator("#model [role='option']", has_text=f"runs/{RUN}").first.click()
+    assert box.input_value() == f"runs/{RUN}"
+    pg.locator("#force-box button").first.click()  # a trained model is not teacher-forced
+    pg.wait_for_selector("#force-on input", state="visible")
+    pg.wait_for_function("!document.querySelector('#force-on input').checked")
+    pg.click("#run")
+    pg.wait_for_selector("#summary [data-metric='wall_speedup']", timeout=120_000)
+    assert "Done" in pg.locator("#status").inner_text()
+    assert pg.locator("#lanes .run-pasta article.lane").count() >= 1
+    assert not pg.js_errors, pg.js_errors
