@@ -92,7 +92,7 @@ def cmd_train(a: argparse.Namespace) -> int:
 
         recipe = WorldRecipe.quick() if a.quick else WorldRecipe()
         recipe.seed = a.seed
-        report = build_world(a.out, recipe)
+        report = build_world(a.out, recipe, resume=a.resume)
         print(json.dumps(report["eval"]["overall"], indent=1))
         print(f"models in {a.out}/pasta-tiny and {a.out}/pasta-tiny-base "
               f"({report['total_s'] / 60:.1f} min)")
@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", required=True)
     t.add_argument("--model", default="bundled:pasta-tiny-base", help="model to finetune")
     t.add_argument("--quick", action="store_true", help="world: a tiny recipe (minutes)")
+    t.add_argument("--resume", action="store_true",
+                   help="world: reuse a stage-0 model in --out trained with the same recipe")
     t.add_argument("--data", default="world", help="stage1: world, or a JSONL of "
                    '{"prompt", "annotated"} lines')
     t.add_argument("--skip-bad-lines", action="store_true")

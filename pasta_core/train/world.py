@@ -55,9 +55,9 @@ class WorldRecipe:
     # the prompt's entities into its answer
     base: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=10, lr=2e-3,
                                                                 batch_tokens=2048))
-    sft: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=2, lr=1e-3,
+    sft: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=4, lr=1e-3,
                                                                batch_tokens=2048))
-    stage2: PrefConfig = field(default_factory=lambda: PrefConfig(prompts=64))
+    stage2: PrefConfig = field(default_factory=lambda: PrefConfig(prompts=128, rounds=3))
 
     @classmethod
     def quick(cls) -> WorldRecipe:
@@ -88,8 +88,9 @@ def as_loaded(spec: str, model, tok) -> LoadedModel:
 
 
 def build_world(out: str | Path, recipe: WorldRecipe | None = None,
-                progress: bool = True) -> dict:
-    """Run the whole recipe; write `pasta-tiny-base/`, `pasta-tiny/` and `report.json` in out."""
+                progress: bool = True, resume: bool = False) -> dict:
+    """Run the whole recipe; write `pasta-tiny-base/`, `pasta-tiny/` and `report.json` in out.
+    With `resume`, a stage-0 model already in `out` from the same recipe is reused."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     recipe = recipe or WorldRecipe()
@@ -113,12 +114,22 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     annotated = [render_annotated(ex, count) for ex in examples]
     lap("tokenizer+data")
 
-    base = new_model(tok, recipe.shape, recipe.seed)
     plain_seqs = [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
                   for ex in examples]
-    hist0 = train_sft(base, plain_seqs, recipe.base, tok.pad_token_id, "stage0 base",
-                      progress=progress)
-    save_run(as_loaded("base", base, tok), out / "pasta-tiny-base", "")
+    stage0_key = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
+                  "shape": asdict(recipe.shape), "base": asdict(recipe.base)}
+    done0 = out / "pasta-tiny-base" / "training.json"
+    if resume and done0.is_file() and json.loads(done0.read_text())["stage0"] == stage0_key:
+        # the same deterministic stage 0 already ran into this folder: reuse its result
+        hist0_dicts = json.loads(done0.read_text())["history"]
+        log.info("stage 0: reusing %s (same recipe)", done0.parent)
+    else:
+        base = new_model(tok, recipe.shape, recipe.seed)
+        hist0 = train_sft(base, plain_seqs, recipe.base, tok.pad_token_id, "stage0 base",
+                          progress=progress)
+        hist0_dicts = [h.to_dict() for h in hist0]
+        save_run(as_loaded("base", base, tok), out / "pasta-tiny-base", "",
+                 {"stage0": stage0_key, "history": hist0_dicts})
     lap("stage0")
 
     model = AutoModelForCausalLM.from_pretrained(out / "pasta-tiny-base",
@@ -150,7 +161,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "params": sum(p.numel() for p in model.parameters()),
         "vocab": len(tok), "train_examples": len(examples),
         "train_tokens": {"plain": sum(map(len, plain_seqs)), "annotated": sum(map(len, ann_seqs))},
-        "history": {"stage0": [h.to_dict() for h in hist0], "stage1": [h.to_dict() for h in hist1],
+        "history": {"stage0": hist0_dicts, "stage1": [h.to_dict() for h in hist1],
                     "stage2": s2["history"]},
         "stage2": {"points": s2["points"], "fronts": s2["fronts"]},
         "eval": {k: v for k, v in result.items() if k != "rows"},
