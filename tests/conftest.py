@@ -94,3 +94,47 @@ def without_timings(obj):
     if isinstance(obj, list):
         return [without_timings(v) for v in obj]
     return obj
+
+
+# -- the browser (Playwright driving Debian's chromium; .ci/run installs it) --------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _playwright():
+    """In CI (the CI variable set) a missing browser is a failure, never a skip; elsewhere
+    the browser tests are skipped only when chromium itself is absent."""
+    if not CHROMIUM.exists():
+        msg = f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt")
+    return sync_playwright
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_playwright = _playwright()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+def open_app(browser, server: str):
+    """A new page on the app, its JavaScript errors collected in `page.js_errors`."""
+    pg = browser.new_page(viewport={"width": 1366, "height": 900})
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server + "/")
+    pg.wait_for_selector("#run", timeout=60_000)
+    pg.js_errors = errors  # type: ignore[attr-defined]
+    return pg

@@ -8,56 +8,17 @@ elsewhere the test is skipped only when chromium itself is absent."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import ROOT, run_cli
+from .conftest import ARTIFACTS, ROOT, open_app, run_cli
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-ARTIFACTS = ROOT / "test-artifacts"
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
 EXAMPLE_INDEX = 3  # five river sources: five lanes at once
 EXAMPLE = EXAMPLES[EXAMPLE_INDEX]
-
-
-def _playwright():
-    if not CHROMIUM.exists():
-        msg = f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_playwright = _playwright()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-def open_app(browser, server):
-    pg = browser.new_page(viewport={"width": 1366, "height": 900})
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(server + "/")
-    pg.wait_for_selector("#run", timeout=60_000)
-    pg.js_errors = errors  # type: ignore[attr-defined]
-    return pg
 
 
 @pytest.fixture(scope="module")

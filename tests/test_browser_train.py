@@ -7,18 +7,12 @@ skipped only when chromium itself is absent."""
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ARTIFACTS, open_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--no-first-run"]
-ARTIFACTS = ROOT / "test-artifacts"
 RUN = "browser-demo"
 # the tiny slice: CPU demo's settings with fewer examples, steps, prompts and eval prompts
 SLICE = {"examples": "16", "max-steps": "4", "prompts": "2", "rounds": "1",
@@ -31,33 +25,11 @@ LOSS_POINTS = """() => {
 }"""
 
 
-def _playwright():
-    if not CHROMIUM.exists():
-        msg = f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: pip install -r requirements-dev.txt")
-    return sync_playwright
-
-
 @pytest.fixture(scope="module")
-def page(server):
-    sync_playwright = _playwright()
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        pg = b.new_page(viewport={"width": 1366, "height": 900})
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(server + "/")
-        pg.wait_for_selector("#run", timeout=60_000)
-        pg.js_errors = errors  # type: ignore[attr-defined]
-        yield pg
-        b.close()
+def page(browser, server):
+    pg = open_app(browser, server)
+    yield pg
+    pg.close()
 
 
 def set_number(pg, elem: str, value: str) -> None:
@@ -70,7 +42,9 @@ def test_cpu_demo_trains_live_then_the_new_model_runs_in_decode(page):
     pg = page
     pg.get_by_role("tab", name="Train").click()
     pg.wait_for_selector("#train-go")
-    assert pg.locator("#train-start input").input_value() == "random:llama"
+    # the default start model: the bundled base when it is shipped, else the configured model
+    assert pg.locator("#train-start input").input_value() in ("bundled:pasta-tiny-base",
+                                                               "random:llama")
     pg.locator("#train-preset label", has_text="CPU demo").click()
     pg.locator("#train-advanced button").first.click()  # unfold the advanced settings
     pg.wait_for_selector("#train-examples input", state="visible")
