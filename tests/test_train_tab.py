@@ -322,3 +322,17 @@ def test_a_failed_run_says_what_went_wrong_and_leaves_earlier_runs_untouched(
     assert json.loads((runs / "new" / "training.json").read_text())["stage"] == "stage1"
     assert {p: p.read_bytes() for p in runs.rglob("*") if p.is_file()
             and "new" not in p.parts} == before
+
+
+def test_a_trainer_without_the_apps_registry_saves_its_run(trainer, tmp_path):
+    """The runner works outside the app (no model registry to refresh): it once crashed at
+    its first save."""
+    from ui.training import Trainer, TrainSettings
+
+    cfg = trainer(max_steps=2).config
+    tr = Trainer(cfg)  # no registry
+    s = TrainSettings(name="no-registry", start_model="random:llama", examples=8,
+                      batch_tokens=512, eval_prompts=1, stages="stage1")
+    p = wait(tr.submit(s))
+    assert p.state == "done" and p.saved == "stage1", p.notes
+    assert (tmp_path / "runs" / "no-registry" / "config.json").is_file()
