@@ -182,7 +182,8 @@ class Trace:
     @property
     def annotated(self) -> str:
         raw = self.annotated_raw
-        return lang.canonical(raw) if self.mode != "plain" else raw
+        return raw if self.mode == "plain" else lang.canonical_document(
+            lang.parse_document(raw), raw)
 
     @property
     def tokens_total(self) -> int:
@@ -193,10 +194,11 @@ class Trace:
         return metrics.parallelism(self.tokens_total, self.steps)
 
     def to_dict(self) -> dict[str, Any]:
-        doc = self.document
+        raw = self.annotated_raw  # built and parsed once for both fields below
+        doc = lang.parse_document(raw)
         return {
             "text": self.text,
-            "annotated": self.annotated,
+            "annotated": raw if self.mode == "plain" else lang.canonical_document(doc, raw),
             "prompt_token_ids": self.prompt_token_ids,
             "threads": [t.to_dict() for t in self.threads],
             "steps": self.steps,

@@ -85,6 +85,15 @@ class Settings:
              f"runner must be one of {', '.join(RUNNERS)}")
 
 
+def check_prompt(prompt: str | list[dict[str, str]]) -> str:
+    """The prompt's text (a conversation's contents joined); SettingsError when it is empty."""
+    text = prompt if isinstance(prompt, str) else " ".join(
+        str(m.get("content", "")) for m in prompt if isinstance(m, dict))
+    if not text.strip():
+        raise SettingsError("the prompt is empty: write a question or an instruction")
+    return text
+
+
 class Detokenizer:
     """Incremental detokenisation: O(1) work per token, no half characters (vLLM's scheme)."""
 
@@ -151,10 +160,7 @@ class Interpreter:
                  record_masks: bool = False):
         if mode not in MODES:
             raise SettingsError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
-        text = prompt if isinstance(prompt, str) else " ".join(
-            str(m.get("content", "")) for m in prompt if isinstance(m, dict))
-        if not text.strip():
-            raise SettingsError("the prompt is empty: write a question or an instruction")
+        check_prompt(prompt)
         self.lm = lm
         self.prompt = prompt
         self.mode = mode

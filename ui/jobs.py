@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pasta_core import lang
 from pasta_core.api import RUN_MODES
 from pasta_core.events import Event
-from pasta_core.interpreter import Interpreter, Settings, SettingsError
+from pasta_core.interpreter import Interpreter, Settings, SettingsError, check_prompt
 from pasta_core.models import LoadedModel, ModelSpecError, list_bundled, load_model
 
 from .config import SpaceConfig
@@ -141,10 +141,7 @@ class JobQueue:
         lim = self.config.limits
         if req.mode not in RUN_MODES:
             raise SettingsError(f"mode must be one of {', '.join(RUN_MODES)} (got {req.mode!r})")
-        text = req.prompt if isinstance(req.prompt, str) else " ".join(
-            m.get("content", "") for m in req.prompt)
-        if not text.strip():
-            raise SettingsError("the prompt is empty: write a question or an instruction")
+        text = check_prompt(req.prompt)
         if len(text) > lim.max_prompt_chars:
             raise SettingsError(f"the prompt has {len(text)} characters; this server takes at "
                                 f"most {lim.max_prompt_chars}")

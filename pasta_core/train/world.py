@@ -23,14 +23,13 @@ from pathlib import Path
 import torch
 
 from ..models import LoadedModel
-from ..world import generate_split, judge_response
-from ..world.prompts import render_annotated
+from ..world import judge_response
 from ..world.tokenizer import build_world_tokenizer
 from .data import Record, encode_record
 from .evaluate import evaluate, to_markdown
 from .loop import LoopConfig, train_sft
 from .prefs import PrefConfig, run_stage2
-from .stages import save_run
+from .stages import save_run, world_data
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +105,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
 
     tok = build_world_tokenizer(recipe.vocab_size, seed=recipe.seed)
     eos = tok.eos_token_id
-    examples = generate_split("train", recipe.n_train, seed=recipe.seed)
-
-    def count(text: str) -> int:
-        return len(tok.encode(text, add_special_tokens=False))
-
-    annotated = [render_annotated(ex, count) for ex in examples]
+    examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
+    annotated = [r.response for r in records]
     lap("tokenizer+data")
 
     plain_seqs = [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
