@@ -17,12 +17,15 @@ How it reads a response
 
 The score
 ---------
-* ``precision`` = true claims / recognised claims (1.0 when nothing is recognised);
+* ``precision`` = true claims / (true claims + 3 × false claims), 1.0 when nothing is
+  recognised: a false claim weighs as much as three true ones, so that one wrong fact costs
+  clearly however many true ones surround it (one in twenty: precision 0.86);
 * ``recall`` = facts the prompt asked for that are stated truly / facts asked for. For
   describe-style prompts (``example.free_facts``) any true facts about an entity count, up
   to the number the reference states about it;
-* ``coverage`` = (entities asked about that the response names + 1 if a required conclusion
-  is present) / (entities asked about + 1 if a conclusion is required). The conclusion is
+* ``coverage`` = the share of the entities asked about that the response names; when a
+  conclusion is required, the mean of that share and 1 if the conclusion is present (the
+  conclusion answers the question: it weighs as much as all the entities). The conclusion is
   present when the response's last sentence contains ``example.conclusion_key`` and none of
   ``example.conclusion_distractors`` (whole words, any case);
 
@@ -63,6 +66,7 @@ log = logging.getLogger(__name__)
 MAX_CHARS = 20_000
 MAX_CLAUSE = 400
 W_RECALL, W_COVERAGE = 0.6, 0.4
+FALSE_WEIGHT = 3  # in precision, a false claim counts as this many true ones
 
 
 @dataclass(frozen=True)
@@ -302,23 +306,23 @@ def _score(example: Example, response: str) -> JudgeScore:
     text = splice(response[:MAX_CHARS])
     claims = extract_claims(text)
     true_claims = sum(c.correct for c in claims)
-    precision = true_claims / len(claims) if claims else 1.0
+    false_claims = len(claims) - true_claims
+    precision = true_claims / (true_claims + FALSE_WEIGHT * false_claims) if claims else 1.0
     recall, asked, stated = _recall(example, claims)
 
     wanted = list(dict.fromkeys(example.entities))
     named = mentioned_entities(text)
     mentioned = sum(1 for e in wanted if e in named)
-    items = len(wanted)
+    coverage = mentioned / len(wanted) if wanted else 1.0
     conclusion_ok: bool | None = None
     if example.needs_conclusion:
-        items += 1
         sentences = _sentences(text)
         last = sentences[-1] if sentences else ""
         key = example.conclusion_key or ""
         conclusion_ok = bool(key) and _has_word(last, key) and not any(
             _has_word(last, d) for d in example.conclusion_distractors
         )
-    coverage = (mentioned + bool(conclusion_ok)) / items if items else 1.0
+        coverage = (coverage + bool(conclusion_ok)) / 2
     total = precision**2 * (W_RECALL * recall + W_COVERAGE * coverage)
     return JudgeScore(
         precision=precision, recall=recall, coverage=coverage,

@@ -39,7 +39,7 @@ import logging
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pasta_core import lang
 from pasta_core.world.facts import (
@@ -94,15 +94,18 @@ class Piece:
 
 @dataclass(frozen=True)
 class Part:
-    """An independent chunk of the answer: its pieces are joined by ``sep``."""
+    """An independent chunk of the answer: ``lead`` (the separator from what comes before it,
+    written by the chunk's thread rather than by the main thread) and its pieces joined by
+    ``sep``."""
 
     topic: str
     pieces: tuple[Piece, ...]
     sep: str = " "
+    lead: str = ""
 
     @property
     def body(self) -> str:
-        return self.sep.join(p.text for p in self.pieces)
+        return self.lead + self.sep.join(p.text for p in self.pieces)
 
 
 @dataclass(frozen=True)
@@ -301,12 +304,10 @@ def _pick_entities(rng: random.Random, k: int, same_category: bool = False) -> l
 
 
 def _interleave(parts: list[Part], sep: str) -> list[Segment]:
-    out: list[Segment] = []
-    for i, part in enumerate(parts):
-        if i:
-            out.append(Piece(sep))
-        out.append(part)
-    return out
+    """Parts one after another, each but the first led by ``sep``. The separator belongs to
+    the part, so the main thread writes nothing between two promises: every main-thread
+    token between them would be a step in which no new chunk starts."""
+    return [replace(part, lead=sep) if i else part for i, part in enumerate(parts)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,14 +335,14 @@ def _ex(shape: str, splittable: bool, prompt: str, entities: list[str],
 
 # --- splittable ------------------------------------------------------------------------------
 
-_DESCRIBE_INTROS = ("", "Here is a short note on each.\n\n", "Sure. Here is what I know.\n\n")
+_DESCRIBE_INTROS = ("", "", "Sure.\n\n")
 
 
 def _build_describe_many(rng: random.Random, template: str, split: str) -> Example | None:
-    ents = _pick_entities(rng, rng.randint(2, 4), same_category=rng.random() < 0.4)
+    ents = _pick_entities(rng, rng.randint(3, 5), same_category=rng.random() < 0.4)
     if split_of_combination([e.id for e in ents]) != split:
         return None
-    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, 2, rng), rng))) for e in ents]
+    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, 4, rng), rng))) for e in ents]
     segments: list[Segment] = [Piece(rng.choice(_DESCRIBE_INTROS)), *_interleave(parts, "\n\n")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
     prompt = template.format(items=_items([e.name for e in ents]))
@@ -349,16 +350,16 @@ def _build_describe_many(rng: random.Random, template: str, split: str) -> Examp
                free_facts=True)
 
 
-_K_WORDS = {2: "two", 3: "three"}
+_K_WORDS = {2: "two", 3: "three", 4: "four"}
 
 
 def _build_facts_each(rng: random.Random, template: str, split: str) -> Example | None:
-    ents = _pick_entities(rng, rng.randint(2, 3), same_category=rng.random() < 0.5)
+    ents = _pick_entities(rng, rng.randint(3, 4), same_category=rng.random() < 0.5)
     if split_of_combination([e.id for e in ents]) != split:
         return None
-    k = rng.choice((2, 3))
+    k = rng.choice((3, 4))
     parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
-    intro = rng.choice((f"Here are {_K_WORDS[k]} facts about each.\n\n", ""))
+    intro = rng.choice((f"{_cap(_K_WORDS[k])} facts each.\n\n", ""))
     segments: list[Segment] = [Piece(intro), *_interleave(parts, "\n\n")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
     prompt = template.format(k=_K_WORDS[k], items=_items([e.name for e in ents]))
@@ -373,7 +374,7 @@ def _build_one_attr_many(rng: random.Random, template: str, split: str) -> Examp
     pool = sorted(e.id for e in entities_in(cat) if attr in e.facts)
     if len(pool) < 3:
         return None
-    ents = [ENTITIES[i] for i in rng.sample(pool, rng.randint(3, min(5, len(pool))))]
+    ents = [ENTITIES[i] for i in rng.sample(pool, rng.randint(3, min(6, len(pool))))]
     if split_of_combination([e.id for e in ents]) != split:
         return None
     parts = [Part(e.topic, (Piece(render_fact(e.id, attr, rng=rng), (e.id, attr)),))
@@ -409,10 +410,10 @@ def _build_compare(rng: random.Random, template: str, split: str) -> Example | N
         return None
     parts = []
     for e in (a, b):
-        extra = rng.choice(sorted(set(e.facts) - {attr}))
-        parts.append(Part(e.topic, tuple(_fact_pieces(e, [attr, extra], rng))))
-    segments: list[Segment] = [*_interleave(parts, " "), Piece(" "), Sync(),
-                               Piece(f"So {winner.name} {phrase}.")]
+        extra = rng.sample(sorted(set(e.facts) - {attr}), 2)
+        parts.append(Part(e.topic, tuple(_fact_pieces(e, [attr, *extra], rng))))
+    segments: list[Segment] = [*_interleave(parts, " "), Sync(),
+                               Piece(f" So {winner.name} {phrase}.")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
     prompt = template.format(a=a.name, b=b.name, cmp=phrase)
     return _ex("compare_conclude", True, prompt, [a.id, b.id], facts, segments,
@@ -445,7 +446,7 @@ def _build_same_or_different(rng: random.Random, template: str, split: str) -> E
              for e in (a, b)]
     conclusion = (f"So both have the same {label}." if is_same
                   else f"So they do not have the same {label}.")
-    segments: list[Segment] = [*_interleave(parts, " "), Piece(" "), Sync(), Piece(conclusion)]
+    segments: list[Segment] = [*_interleave(parts, " "), Sync(), Piece(" " + conclusion)]
     prompt = template.format(a=a.name, b=b.name, label=label)
     key, other = ("both", "not") if is_same else ("not", "both")
     return _ex("same_or_different", True, prompt, [a.id, b.id], [(a.id, attr), (b.id, attr)],
@@ -459,25 +460,25 @@ def _question(entity: Entity, attr: str) -> str:
 
 
 def _build_quiz(rng: random.Random, template: str, split: str) -> Example | None:
-    ents = _pick_entities(rng, rng.randint(2, 4))
+    ents = _pick_entities(rng, rng.randint(3, 5))
     if split_of_combination([e.id for e in ents]) != split:
         return None
     asked = [(e, rng.choice(sorted(e.facts))) for e in ents]
     questions = "\n".join(f"{i}. {_question(e, a)}" for i, (e, a) in enumerate(asked, 1))
-    segments: list[Segment] = []
-    for i, (e, a) in enumerate(asked, 1):
-        segments.append(Piece(("\n" if i > 1 else "") + f"{i}. "))
-        segments.append(Part(e.topic, (Piece(render_fact(e.id, a, rng=rng), (e.id, a)),)))
+    segments: list[Segment] = [  # the number is part of each answer's chunk
+        Part(e.topic, (Piece(render_fact(e.id, a, rng=rng), (e.id, a)),),
+             lead=("\n" if i > 1 else "") + f"{i}. ")
+        for i, (e, a) in enumerate(asked, 1)]
     prompt = template.format(qs=questions)
     return _ex("quiz", True, prompt, [e.id for e in ents], [(e.id, a) for e, a in asked],
                segments)
 
 
 def _build_study_sheet(rng: random.Random, template: str, split: str) -> Example | None:
-    ents = _pick_entities(rng, rng.randint(2, 3), same_category=rng.random() < 0.5)
+    ents = _pick_entities(rng, rng.randint(3, 4), same_category=rng.random() < 0.5)
     if split_of_combination([e.id for e in ents]) != split:
         return None
-    k = rng.choice((2, 3))
+    k = rng.choice((3, 4))
     parts = []
     for e in ents:
         pieces = _fact_pieces(e, _sample_attrs(e, k, rng), rng, prefix="- ")
@@ -642,7 +643,7 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
     Shape("describe_many", True, "describe several entities, one part each", (
         "Tell me about {items}.",
         "Give me a short description of {items}.",
-        "Describe {items} in a sentence or two each.",
+        "Describe {items}, a short paragraph each.",
         "What can you tell me about {items}?",
         "Write a brief note on each of these: {items}.",
         "I would like a quick overview of {items}, please.",

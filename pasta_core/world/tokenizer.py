@@ -1,8 +1,11 @@
 """The bundled models' tokenizer: byte-level BPE trained on the world's own text.
 
-PASTA-LANG tags are made of a few dedicated tokens, so a promise costs about six tokens
-(`<promise`, ` topic="`, topic, `" tokens="`, number, `"/>`) and `</async>`, `<sync/>` one each:
-a tag is decoding time the main thread spends not writing the answer.
+PASTA-LANG tags are made of a few dedicated tokens, because a tag is decoding time the main
+thread spends not writing the answer. The canonical promise costs 2 + (topic) tokens:
+`<promise topic="`, the topic, then `" tokens="N"/>` as one token for every N the training data
+writes (multiples of 10 up to MAX_PROMISED). `</async>` and `<sync/>` are one token each, and
+the forced opening `<async topic="`, topic, `">` costs no decoding step of its own. Other
+spellings (another N, spaces, no tokens attribute) still tokenize, from the smaller pieces.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ from pasta_core.models import build_bpe_tokenizer
 from pasta_core.world.facts import ENTITIES, render_fact
 from pasta_core.world.prompts import generate_split, render_annotated
 
-TAG_PIECES = ('<promise', ' topic="', '" tokens="', '"/>', '<async', '">', "</async>", "<sync/>")
+MAX_PROMISED = 400
+TAG_PIECES = ('<promise topic="', '<async topic="', '<promise', ' topic="', '" tokens="', '"/>',
+              '<async', '">', "</async>", "<sync/>",
+              *(f'" tokens="{n}"/>' for n in range(10, MAX_PROMISED + 1, 10)))
 
 
 def world_corpus(n: int = 3000, seed: int = 0) -> list[str]:
