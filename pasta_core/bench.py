@@ -84,7 +84,7 @@ def _median_run(runs: list[dict]) -> dict:
 
 
 def bench(pasta: LoadedModel, base: LoadedModel, prompts: list[str], repeats: int = 3,
-          max_new_tokens: int = 256, progress: bool = True) -> dict:
+          max_new_tokens: int = 320, progress: bool = True) -> dict:
     from tqdm.auto import tqdm
 
     if pasta.device.type == "cuda":

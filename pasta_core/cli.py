@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--baseline", default="bundled:pasta-tiny-base")
     b.add_argument("--prompts", default="world:test:40")
     b.add_argument("--repeats", type=int, default=3)
-    b.add_argument("--max-new-tokens", type=int, default=256)
+    b.add_argument("--max-new-tokens", type=int, default=320)
     b.add_argument("--out", required=True)
     b.add_argument("--device")
     b.set_defaults(fn=cmd_bench)

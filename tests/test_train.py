@@ -123,4 +123,18 @@ def test_quick_world_recipe_builds_loadable_models(tmp_path):
     evald = json.loads((tmp_path / "eval.json").read_text())
     assert evald["n"] == 8 and len(evald["rows"]) == 8
     assert report["eval"]["overall"] == evald["overall"]
-    assert set(report["timings_s"]) == {"tokenizer+data", "stage0", "stage1", "stage2", "eval"}
+    assert set(report["timings_s"]) == {"tokenizer+data", "stage0", "base", "stage1", "stage2",
+                                        "eval"}
+    assert (tmp_path / "eval.md").read_text().startswith("Evaluation on the `test` split")
+
+    # --resume reuses stage 0, the base and stage 1 (same recipe): their files stay as they were
+    kept = {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns
+            for d in ("stage0", "pasta-tiny-base", "stage1")}
+    build_world(tmp_path, WorldRecipe.quick(), progress=False, resume=True)
+    assert {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns for d in kept} == kept
+    # a changed stage-1 recipe retrains stage 1 (and the base, which shares its settings)
+    changed = WorldRecipe.quick()
+    changed.sft.lr *= 2
+    build_world(tmp_path, changed, progress=False, resume=True)
+    now = {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns for d in kept}
+    assert now["stage0"] == kept["stage0"] and now["stage1"] != kept["stage1"]

@@ -1,9 +1,12 @@
 """`python -m pasta_core train world --out DIR`: rebuild both bundled models from nothing.
 
   tokenizer  byte-level BPE on the world's text, PASTA-LANG tags as dedicated tokens
-  stage 0    pasta-tiny-base: a small Llama trained from scratch on the PLAIN answers
-             (the sequential baseline, the paper's Baseline-SFT)
-  stage 1    from the base, SFT on the ANNOTATED answers with the shared layout
+  stage 0    a small Llama trained from scratch on the PLAIN answers (the "pretrained" model)
+  base       pasta-tiny-base: stage 0 finetuned further on the PLAIN answers with stage 1's
+             settings (the sequential baseline, the paper's Baseline-SFT)
+  stage 1    from stage 0, SFT on the ANNOTATED answers with the shared layout, so that the
+             base and the PASTA model get the same epochs on the same answers and differ
+             only in the annotations
   stage 2    preference optimisation (BoNBoN) on the model's own samples
   eval       test split: both models, judge and speed-ups → model cards
 
@@ -27,6 +30,7 @@ from ..world import judge_response
 from ..world.tokenizer import build_world_tokenizer
 from .data import Record, encode_record
 from .evaluate import evaluate, to_markdown
+from .evaluate import write as write_eval
 from .loop import LoopConfig, train_sft
 from .prefs import PrefConfig, run_stage2
 from .stages import save_run, world_data
@@ -68,6 +72,10 @@ class WorldRecipe:
                                      loop=LoopConfig(epochs=1, lr=1e-4, batch_tokens=1024)))
 
 
+# stage checkpoints kept in `out` for --resume (not shipped)
+STAGE0_DIR, STAGE1_DIR = "stage0", "stage1"
+
+
 def new_model(tok, shape: ModelShape, seed: int) -> torch.nn.Module:
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -89,7 +97,8 @@ def as_loaded(spec: str, model, tok) -> LoadedModel:
 def build_world(out: str | Path, recipe: WorldRecipe | None = None,
                 progress: bool = True, resume: bool = False) -> dict:
     """Run the whole recipe; write `pasta-tiny-base/`, `pasta-tiny/` and `report.json` in out.
-    With `resume`, a stage-0 model already in `out` from the same recipe is reused."""
+    With `resume`, the stage-0 and stage-1 models already in `out` from the same recipe are
+    reused (`out/stage1` only serves that; it is not one of the shipped models)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     recipe = recipe or WorldRecipe()
@@ -111,30 +120,38 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
 
     plain_seqs = [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
                   for ex in examples]
-    stage0_key = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
-                  "shape": asdict(recipe.shape), "base": asdict(recipe.base)}
-    done0 = out / "pasta-tiny-base" / "training.json"
-    if resume and done0.is_file() and json.loads(done0.read_text())["stage0"] == stage0_key:
-        # the same deterministic stage 0 already ran into this folder: reuse its result
-        hist0_dicts = json.loads(done0.read_text())["history"]
-        log.info("stage 0: reusing %s (same recipe)", done0.parent)
-    else:
-        base = new_model(tok, recipe.shape, recipe.seed)
-        hist0 = train_sft(base, plain_seqs, recipe.base, tok.pad_token_id, "stage0 base",
-                          progress=progress)
-        hist0_dicts = [h.to_dict() for h in hist0]
-        save_run(as_loaded("base", base, tok), out / "pasta-tiny-base", "",
-                 {"stage0": stage0_key, "history": hist0_dicts})
-    lap("stage0")
-
-    model = AutoModelForCausalLM.from_pretrained(out / "pasta-tiny-base",
-                                                 dtype=torch.float32).eval()
     ann_seqs = [encode_record(Record(ex.prompt, a), tok, eos, annotated=True)
                 for ex, a in zip(examples, annotated, strict=True)]
-    hist1 = train_sft(model, ann_seqs, recipe.sft, tok.pad_token_id, "stage1 sft",
-                      progress=progress)
+    key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
+            "shape": asdict(recipe.shape), "base": asdict(recipe.base)}
+    key_sft = {**key0, "sft": asdict(recipe.sft)}
+
+    def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,
+                  start: str | None) -> list[dict]:
+        """Train from `start` (a folder in out; None: a new model) and save into `folder`
+        (bf16, read back by the next stage whether it ran now or was reused)."""
+        done = out / folder / "training.json"
+        if resume and done.is_file() and json.loads(done.read_text()).get("key") == key:
+            log.info("%s: reusing %s (same recipe)", name, done.parent)
+            return json.loads(done.read_text())["history"]
+        model = (new_model(tok, recipe.shape, recipe.seed) if start is None else
+                 AutoModelForCausalLM.from_pretrained(out / start, dtype=torch.float32).eval())
+        hist = [h.to_dict() for h in train_sft(model, seqs, cfg, tok.pad_token_id, name,
+                                               progress=progress)]
+        save_run(as_loaded(name, model, tok), out / folder, "", {"key": key, "history": hist})
+        return hist
+
+    hist0 = sft_stage("stage0 pretrain", STAGE0_DIR, key0, plain_seqs, recipe.base, None)
+    lap("stage0")
+    # the baseline gets the same finetuning as stage 1, on the plain answers: base and PASTA
+    # model differ only in the annotations (the paper's Baseline-SFT vs PASTA-SFT)
+    hist_base = sft_stage("base sft", "pasta-tiny-base", key_sft, plain_seqs, recipe.sft,
+                          STAGE0_DIR)
+    lap("base")
+    hist1_dicts = sft_stage("stage1 sft", STAGE1_DIR, key_sft, ann_seqs, recipe.sft, STAGE0_DIR)
     lap("stage1")
 
+    model = AutoModelForCausalLM.from_pretrained(out / STAGE1_DIR, dtype=torch.float32).eval()
     lm = as_loaded("stage1", model, tok)
     s2 = run_stage2(lm, examples, lambda ex, text: judge_response(ex, text).total,
                     recipe.stage2, seed=recipe.seed, progress=progress)
@@ -156,13 +173,13 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "params": sum(p.numel() for p in model.parameters()),
         "vocab": len(tok), "train_examples": len(examples),
         "train_tokens": {"plain": sum(map(len, plain_seqs)), "annotated": sum(map(len, ann_seqs))},
-        "history": {"stage0": hist0_dicts, "stage1": [h.to_dict() for h in hist1],
+        "history": {"stage0": hist0, "base": hist_base, "stage1": hist1_dicts,
                     "stage2": s2["history"]},
         "stage2": {"points": s2["points"], "fronts": s2["fronts"]},
         "eval": {k: v for k, v in result.items() if k != "rows"},
     }
     (out / "report.json").write_text(json.dumps(report, indent=1))
-    (out / "eval.json").write_text(json.dumps(result, indent=1))
+    write_eval(result, out)
     for name in ("pasta-tiny", "pasta-tiny-base"):
         (out / name / "README.md").write_text(model_card(name, report, result))
     return report
@@ -174,12 +191,14 @@ def _machine() -> str:
 
 def model_card(name: str, report: dict, result: dict) -> str:
     r = report["recipe"]
-    role = ("the PASTA model: the base, finetuned on PASTA-LANG annotated answers (stage 1, SFT "
-            "with the shared layout) and then on its own samples (stage 2, BoNBoN preference "
-            "optimisation scored by theoretical speed-up + λ·quality)"
+    role = ("the PASTA model: the stage-0 model (trained from scratch on the plain answers), "
+            "finetuned on PASTA-LANG annotated answers (stage 1, SFT with the shared layout) "
+            "and then on its own samples (stage 2, BoNBoN preference optimisation scored by "
+            "theoretical speed-up + λ·quality)"
             if name == "pasta-tiny" else
-            "the sequential baseline: the same architecture trained from scratch on the same "
-            "answers without annotations (the paper's Baseline-SFT)")
+            "the sequential baseline (the paper's Baseline-SFT): the same stage-0 model, "
+            "finetuned with stage 1's settings on the same answers without annotations, so it "
+            "has had exactly the PASTA model's stage-0 and stage-1 training but for the tags")
     s = r["shape"]
     return f"""---
 license: apache-2.0
@@ -198,15 +217,12 @@ tags: [pasta, parallel-decoding, tiny]
 * Data: the bundled synthetic world (`pasta_core/world`), {report['train_examples']} training
   examples over 14 prompt shapes (half with independent parts); test prompts use entity
   combinations and phrasings never seen in training.
-* Settings: seed {r['seed']}; stage 0 {r['base']}; stage 1 {r['sft']}; stage 2 {r['stage2']}.
+* Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
+  stage 2 {r['stage2']}.
 * Rebuild: `python -m pasta_core train world --out DIR` ({report['total_s'] / 60:.1f} min on
   {report['machine']}; stages: {', '.join(f'{k} {v:.0f} s' for k, v in
                                             report['timings_s'].items())}).
 
 ## Metrics (test split, this machine, greedy)
 
-{to_markdown(result)}
-`judge_*`: deterministic judge score in [0, 1] (factual precision, recall, coverage);
-`wall_speedup`: wall-clock seconds of the base decoding plainly / of PASTA decoding, same
-process; `theoretical_speedup`: base tokens / PASTA steps (the paper's measure).
-"""
+{to_markdown(result)}"""
