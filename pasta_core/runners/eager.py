@@ -12,6 +12,13 @@ import torch
 from ..layout import additive_mask
 
 
+def _sees_all(rows: torch.Tensor, width: int) -> bool:
+    """One token that sees the whole cache needs no mask: the model's own (mask-free) path is
+    what `generate()` runs, so plain decoding pays nothing for the layout. Checked on CPU only
+    (a GPU tensor would cost a host sync)."""
+    return rows.shape[0] == 1 and rows.device.type == "cpu" and bool(rows[0, :width].all())
+
+
 class EagerRunner:
     def __init__(self, model: torch.nn.Module, device: torch.device, dtype: torch.dtype):
         self.model = model
@@ -31,7 +38,7 @@ class EagerRunner:
         Returns the logits (len(keep) × vocab) at the batch indices in `keep`."""
         n = len(ids)
         width = self.kv_len + n
-        mask = additive_mask(rows[:, :width], self.dtype)
+        mask = None if _sees_all(rows, width) else additive_mask(rows[:, :width], self.dtype)
         out = self.model(
             input_ids=torch.tensor([ids], device=self.device),
             position_ids=torch.tensor([positions], device=self.device),
