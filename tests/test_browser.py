@@ -17,7 +17,7 @@ import pytest
 from .conftest import ARTIFACTS, ROOT, open_app, run_cli
 
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
-EXAMPLE_INDEX = 3  # five river sources: five lanes at once
+EXAMPLE_INDEX = 3  # five capitals: five lanes at once
 EXAMPLE = EXAMPLES[EXAMPLE_INDEX]
 
 

@@ -138,3 +138,22 @@ def test_quick_world_recipe_builds_loadable_models(tmp_path):
     build_world(tmp_path, changed, progress=False, resume=True)
     now = {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns for d in kept}
     assert now["stage0"] == kept["stage0"] and now["stage1"] != kept["stage1"]
+
+
+def test_stage2_knows_a_sample_whose_tags_do_not_parse():
+    from types import SimpleNamespace
+
+    from pasta_core.api import dry_run
+    from pasta_core.lang import parse_document
+    from pasta_core.train.prefs import tag_errors
+
+    lm = load_model("bundled:pasta-tiny")
+    eos = lm.eos_token_ids[0]
+    good = dry_run(lm.tokenizer, eos, '<promise topic="Io" tokens="20"/><async topic="Io">'
+                   'Io orbits Jupiter.</async>')
+    assert tag_errors(good) == []
+    # a sampled main thread that writes `</async>` (forcing refuses such text, so the Trace's
+    # document is all tag_errors reads)
+    stray = SimpleNamespace(document=parse_document("Io orbits Jupiter.</async> It is a moon."))
+    assert [e.code for e in tag_errors(stray)] == ["stray_close"]
+    assert PrefConfig().error_penalty > 0

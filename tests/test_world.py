@@ -322,3 +322,31 @@ def test_judge_random_noise() -> None:
                 score = judge(ex, text)
                 assert 0.0 <= score.total <= 1.0
         assert judge(ex, noise).total <= 0.5
+
+
+def test_the_data_leaves_room_for_speed() -> None:
+    """The reference answers are written so that splitting pays: the main thread writes its
+    promises back to back, a promise costs 2 tokens + its topic with the world's tokenizer,
+    and the parts are long enough that the reference answers of the paragraph shapes are at
+    least 2x faster in PASTA than plainly (the ceiling a trained model can reach)."""
+    import math
+
+    from pasta_core.models import load_model
+    from pasta_core.train.evaluate import reference_speedup
+
+    lm = load_model("bundled:pasta-tiny")
+    ceilings: dict[str, list[float]] = {}
+    for ex in generate_split("test", 140, seed=0):
+        at = [i for i, seg in enumerate(ex.segments) if isinstance(seg, Part)]
+        if at:  # from the first promise to the last, nothing but promises
+            assert all(isinstance(seg, Part) for seg in ex.segments[at[0]:at[-1] + 1])
+        for part in ex.parts:
+            promise = f'<promise topic="{part.topic}" tokens="40"/>'
+            assert len(lm.encode(promise)) == 2 + len(lm.encode(part.topic))
+        ceilings.setdefault(ex.shape, []).append(reference_speedup(lm, ex))
+    geo = {k: math.exp(sum(map(math.log, v)) / len(v)) for k, v in ceilings.items()}
+    for shape in ("describe_many", "facts_each", "study_sheet"):
+        assert geo[shape] >= 2.0, geo
+    for name, shape in SHAPES.items():
+        if not shape.splittable:
+            assert geo[name] == pytest.approx(1.0), geo

@@ -115,11 +115,11 @@ def _cap(mine: int, space: int) -> int:
 # "Full" is the paper's shape of a run, for a GPU.
 PRESETS: dict[str, dict] = {
     "CPU demo": dict(examples=2000, lr=2e-3, epochs=3.0, max_steps=0, batch_tokens=1024,
-                     prompts=12, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=1e-4,
-                     epochs2=1.0, sample_tokens=96, eval_prompts=8),
+                     prompts=12, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=5e-5,
+                     epochs2=1.0, sample_tokens=128, eval_prompts=8),
     "Full": dict(examples=2000, lr=1e-3, epochs=2.0, max_steps=0, batch_tokens=4096,
-                 prompts=64, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=2e-4,
-                 epochs2=2.0, sample_tokens=200, eval_prompts=40),
+                 prompts=64, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=5e-5,
+                 epochs2=1.0, sample_tokens=320, eval_prompts=40),
 }
 
 
