@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pasta_core.events import Done, Event, Step
 from pasta_core.interpreter import Interpreter, Settings
@@ -83,17 +84,13 @@ class StepSession:
         """Take the slot, load the model, prefill: the events up to the first step."""
         with self._lock:
             self._take_slot(slot_wait_s)
-            try:
+            with self._closed_on_failure():
                 lm = self.jobs.registry.get(self.req.model)
                 it = Interpreter(lm, self.req.prompt, "pasta", Settings(**self.req.settings),
                                  self.req.force, self._stop.is_set, record_masks=True)
                 self._gen = it.events()
                 self.owners = []
                 evs = self._pull(first=True)
-            except BaseException:
-                self.end_reason = "failed"
-                self.close(reason="failed")
-                raise
             self._touch()
             return evs
 
@@ -102,14 +99,20 @@ class StepSession:
         with self._lock:
             if self.closed:
                 return []
-            try:
+            with self._closed_on_failure():
                 evs = self._pull(first=False)
-            except BaseException:
-                self.end_reason = "failed"
-                self.close(reason="failed")
-                raise
             self._touch()
             return evs
+
+    @contextmanager
+    def _closed_on_failure(self) -> Iterator[None]:
+        """Any error while stepping ends the session as "failed" (slot freed), then re-raises."""
+        try:
+            yield
+        except BaseException:
+            self.end_reason = "failed"
+            self.close(reason="failed")
+            raise
 
     def _pull(self, first: bool) -> list[Event]:
         """Events until the next Step event (kept for the next press). The interpreter yields

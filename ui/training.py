@@ -527,19 +527,13 @@ class Run:
                 current = "stage1"
                 self.stage1(lm)
                 current = "eval-stage1"
-                if self.job.p.saved == "stage1":
-                    self.evaluate("stage1", self.job.spec)
-                else:
-                    self._set("eval-stage1", state="stopped", detail="nothing to evaluate")
+                self.evaluate_saved("stage1")
             if self.s.stages in ("both", "stage2") and not self.cancelled and not (
                     self.capped_by_time):
                 current = "stage2"
                 self.stage2(lm)
                 current = "eval-stage2"
-                if self.job.p.saved == "stage2":
-                    self.evaluate("stage2", self.job.spec)
-                else:
-                    self._set("eval-stage2", state="stopped", detail="nothing to evaluate")
+                self.evaluate_saved("stage2")
             elif self.s.stages in ("both", "stage2"):
                 self._set("stage2", state="stopped", detail="not started")
                 self._set("eval-stage2", state="stopped", detail="not started")
@@ -720,6 +714,13 @@ class Run:
         if self._base is None:
             self._base = load_model(self.s.start_model)
         return self._base
+
+    def evaluate_saved(self, stage: str) -> None:
+        """Evaluate the run as `stage` left it, if that stage got as far as saving it."""
+        if self.job.p.saved == stage:
+            self.evaluate(stage, self.job.spec)
+        else:
+            self._set(f"eval-{stage}", state="stopped", detail="nothing to evaluate")
 
     def evaluate(self, row: str, spec: str) -> None:
         from pasta_core.train.evaluate import evaluate
