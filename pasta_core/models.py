@@ -75,6 +75,10 @@ class LoadedModel:
         """Token ids of a piece of response text (no special tokens added)."""
         return self.tokenizer.encode(text, add_special_tokens=False)
 
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` costs as response text (what a promise's `tokens` counts)."""
+        return len(self.encode(text))
+
     @property
     def eos_token_id(self) -> int:
         return self.eos_token_ids[0]

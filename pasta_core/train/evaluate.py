@@ -23,6 +23,7 @@ from .. import metrics
 from ..api import decode, dry_run
 from ..models import LoadedModel
 from ..world import generate_split, judge_response
+from .prefs import sample_speedup
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,12 @@ def run_one(lm: LoadedModel, prompt: str, mode: str, max_new_tokens: int):
 
 
 def reference_speedup(lm: LoadedModel, ex) -> float:
-    """Theoretical speed-up of the example's own reference answers (see the module doc)."""
-    def count(text: str) -> int:
-        return len(lm.encode(text))
-
-    schedule = dry_run(lm.tokenizer, lm.eos_token_ids[0], ex.annotated(count), prompt=ex.prompt)
-    return metrics.theoretical_speedup(count(ex.plain) + 1, schedule.steps)  # + end of sequence
+    """Theoretical speed-up of the example's own reference answers (see the module doc): the
+    annotated answer's schedule, measured as stage 2 measures a sample (its spliced text is
+    the plain answer)."""
+    schedule = dry_run(lm.tokenizer, lm.eos_token_id, ex.annotated(lm.count_tokens),
+                       prompt=ex.prompt)
+    return sample_speedup(lm, schedule)
 
 
 def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int = 140,

@@ -62,7 +62,7 @@ class Point:
 
 def sample_speedup(lm: LoadedModel, trace: Trace) -> float:
     """Sequential tokens for the same answer / PASTA steps (see the module docstring)."""
-    plain = len(lm.encode(trace.text)) + 1
+    plain = lm.count_tokens(trace.text) + 1
     return plain / max(1, trace.steps)
 
 

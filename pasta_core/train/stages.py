@@ -28,11 +28,8 @@ def world_data(lm: LoadedModel, n: int, seed: int = 0,
     """World examples and their annotated records, `tokens` counted with this model's
     tokenizer (so promises state real lengths)."""
     examples = generate_split(split, n, seed=seed)
-
-    def count(text: str) -> int:
-        return len(lm.encode(text))
-
-    return examples, [Record(ex.prompt, render_annotated(ex, count)) for ex in examples]
+    return examples, [Record(ex.prompt, render_annotated(ex, lm.count_tokens))
+                      for ex in examples]
 
 
 def _trainable(lm: LoadedModel, lora: bool) -> torch.nn.Module:
