@@ -8,8 +8,25 @@ import pytest
 import torch
 
 from pasta_core import decode, load_model
-from pasta_core.train.data import Record, collate, encode_record, read_jsonl
-from pasta_core.train.loop import LoopConfig, ipo_terms, sequence_logprobs, token_logprobs
+from pasta_core.lang import splice
+from pasta_core.models import encode_prompt
+from pasta_core.train.data import (
+    Record,
+    TagGrammar,
+    collate,
+    encode_record,
+    grammar_contexts,
+    read_jsonl,
+)
+from pasta_core.train.loop import (
+    LoopConfig,
+    grammar_penalty,
+    ipo_terms,
+    sequence_logprobs,
+    sft_loss,
+    sft_terms,
+    token_logprobs,
+)
 from pasta_core.train.prefs import PrefConfig, dominates, pareto_front
 from pasta_core.train.stages import save_run, stage1, stage2, world_data
 
@@ -39,6 +56,79 @@ def test_training_logprobs_equal_the_interpreters_in_a_padded_batch(lm):
         got = sorted(lp[b][mask[b]].tolist())
         assert len(got) == trace.tokens_total
         assert max(abs(g - w) for g, w in zip(got, want, strict=True)) < 1e-4
+
+
+def test_grammar_penalty_is_each_threads_unlikelihood_of_its_forbidden_tags():
+    """Main may never write `</async>` (nor open a block); a chunk may never promise or sync.
+    The penalty is the mean over learned positions of −log(1 − p(forbidden)), each position
+    judged by the thread that predicts there (the layout's thread ids)."""
+    tok = load_model("bundled:pasta-tiny").tokenizer
+    g = TagGrammar.of(tok)
+    close, sync, promise = (tok.convert_tokens_to_ids(t)
+                            for t in ("</async>", "<sync/>", '<promise topic="'))
+    assert close in g.main and sync in g.chunk and promise in g.chunk
+    assert close not in g.chunk and sync not in g.main and promise not in g.main
+
+    rec = Record("Describe Io and Europa.", '<promise topic="Io" tokens="20"/><async topic="Io">'
+                 "Io orbits Jupiter.</async><sync/> Done.")
+    seq = encode_record(rec, tok, tok.eos_token_id, annotated=True)
+    batch = collate([seq], tok.pad_token_id)
+    learned = batch.labels[0] != -100
+    assert batch.in_chunk[0][learned].any() and (~batch.in_chunk[0][learned]).any()
+    # the labels never hold a token the position's thread may not write
+    for i in learned.nonzero()[:, 0].tolist():
+        assert batch.labels[0, i].item() not in (g.chunk if batch.in_chunk[0, i] else g.main)
+
+    gen = torch.Generator().manual_seed(0)
+    logp = torch.log_softmax(torch.randn(1, len(seq), len(tok), generator=gen) * 3, dim=-1)
+    want = []
+    for i in learned.nonzero()[:, 0].tolist():
+        ids = list(g.chunk if batch.in_chunk[0, i] else g.main)
+        want.append(-torch.log1p(-logp[0, i, ids].exp().sum()).item())
+    got = grammar_penalty(logp, batch, g).item()
+    assert got == pytest.approx(sum(want) / len(want), rel=1e-5)
+    # a main thread that is sure to close a block it never opened is penalised hard
+    sure = logp.clone()
+    main_pos = (learned & ~batch.in_chunk[0]).nonzero()[0, 0]
+    spike = torch.where(torch.arange(len(tok)) == close, 20.0, 0.0)
+    sure[0, main_pos] = torch.log_softmax(spike, -1)
+    assert grammar_penalty(sure, batch, g).item() > got + 10.0 / learned.sum().item()
+
+
+def test_grammar_contexts_are_main_threads_that_nothing_imitates():
+    """A promising answer, spliced, is a main-thread context for the grammar penalty only: its
+    likelihood is not learned (the model must not learn to answer without promises)."""
+    tok = load_model("bundled:pasta-tiny").tokenizer
+    g = TagGrammar.of(tok)
+    recs = [Record("Describe a and b.", FORCED), Record("Short one?", "Plain answer.")]
+    ctx = grammar_contexts(recs, tok, tok.eos_token_id)
+    assert len(ctx) == 1 and ctx[0].nll_weight == 0.0 and not any(ctx[0].in_chunk)
+    n_prompt = len(encode_prompt(tok, recs[0].prompt))
+    assert ctx[0].input_ids[n_prompt:] == tok.encode(splice(FORCED), add_special_tokens=False) + [
+        tok.eos_token_id]
+
+    seqs = [encode_record(recs[0], tok, tok.eos_token_id, annotated=True)]
+    gen = torch.Generator().manual_seed(1)
+    alone = collate(seqs, tok.pad_token_id)
+    both = collate(seqs + ctx, tok.pad_token_id)
+    logp = torch.log_softmax(torch.randn(*both.labels.shape, len(tok), generator=gen), -1)
+    nll_alone, _ = sft_terms(logp[:1, :alone.labels.shape[1]], alone, None, 0.0)
+    nll_both, _ = sft_terms(logp, both, None, 0.0)
+    assert nll_both.item() == pytest.approx(nll_alone.item(), rel=1e-6)  # context: not imitated
+    with_ctx, extra = sft_terms(logp, both, g, 1.0)
+    assert extra["grammar"] > 0 and with_ctx.item() == pytest.approx(
+        nll_both.item() + grammar_penalty(logp, both, g).item(), rel=1e-6)
+
+
+def test_a_tokenizer_without_one_token_tags_trains_with_the_plain_loss(lm):
+    """`</` is ordinary text in a tokenizer that spells tags in pieces: no grammar there."""
+    assert not TagGrammar.of(lm.tokenizer)
+    seqs = [encode_record(Record("Describe a and b.", FORCED), lm.tokenizer, lm.eos_token_id,
+                          annotated=True)]
+    batch = collate(seqs, lm.tokenizer.pad_token_id)
+    lp, mask = token_logprobs(lm.model, batch)
+    loss, extra = sft_loss(TagGrammar.of(lm.tokenizer), 1.0)(lm.model, batch)
+    assert extra == {} and loss.item() == pytest.approx(-(lp.sum() / mask.sum()).item())
 
 
 def test_jsonl_reports_each_bad_line_by_number(tmp_path):

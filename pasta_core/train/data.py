@@ -33,6 +33,8 @@ class TrainSeq:
     position_ids: list[int]
     visible: torch.Tensor  # L × L bool
     labels: list[int]
+    in_chunk: list[bool] | None = None  # the prediction at i is a chunk thread's (else main's)
+    nll_weight: float = 1.0  # 0: a grammar-only context (`grammar_contexts`), nothing imitated
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -54,7 +56,55 @@ def encode_record(rec: Record, tok, eos_id: int, annotated: bool,
 
 def from_layout(lay: Layout) -> TrainSeq:
     return TrainSeq(lay.input_ids[0].tolist(), lay.position_ids[0].tolist(),
-                     lay.attention_mask[0, 0] == 0, lay.labels[0].tolist())
+                     lay.attention_mask[0, 0] == 0, lay.labels[0].tolist(),
+                     (lay.thread_ids > 0).tolist())
+
+
+@dataclass(frozen=True)
+class TagGrammar:
+    """Tag tokens a thread may never write (PASTA_LANG.md §1, §4): the main thread never closes
+    or opens an async block (the interpreter writes a chunk's opening tag in the chunk's own
+    thread); a chunk never promises, syncs or opens another block. Only tags that are ONE token
+    in this tokenizer count (the bundled one has them as dedicated tokens); a tokenizer that
+    spells them in pieces gets an empty grammar, since a piece like `</` is ordinary text."""
+
+    main: tuple[int, ...] = ()
+    chunk: tuple[int, ...] = ()
+
+    MAIN_NEVER = ("</async>", '<async topic="', "<async")
+    CHUNK_NEVER = ('<async topic="', "<async", '<promise topic="', "<promise", "<sync/>")
+
+    @classmethod
+    def of(cls, tok) -> TagGrammar:
+        def single(pieces: tuple[str, ...]) -> tuple[int, ...]:
+            ids = []
+            for piece in pieces:
+                enc = tok.encode(piece, add_special_tokens=False)
+                if len(enc) == 1 and tok.decode(enc) == piece:
+                    ids.append(enc[0])
+            return tuple(sorted(set(ids)))
+
+        return cls(single(cls.MAIN_NEVER), single(cls.CHUNK_NEVER))
+
+    def __bool__(self) -> bool:
+        return bool(self.main or self.chunk)
+
+
+def grammar_contexts(records: Sequence[Record], tok, eos_id: int) -> list[TrainSeq]:
+    """Each annotated answer that promises, spliced and written by the main thread alone, as a
+    sequence for the grammar penalty only (`nll_weight` 0): nothing there is imitated, so the
+    model is not taught to answer without promises, but it sees its main thread write fact
+    sentences, the very place a chunk would close, and learns that main never writes
+    `</async>` there. Without them the rule is only ever checked where main writes tags."""
+    out = []
+    for rec in records:
+        doc = lang.parse_document(rec.response)
+        if doc.chunks and not doc.errors:
+            seq = encode_record(Record(rec.prompt, lang.splice(rec.response)), tok, eos_id,
+                                annotated=False)
+            seq.nll_weight = 0.0
+            out.append(seq)
+    return out
 
 
 @dataclass
@@ -63,10 +113,13 @@ class Batch:
     position_ids: torch.Tensor  # B × L
     attention_mask: torch.Tensor  # B × 1 × L × L additive
     labels: torch.Tensor  # B × L, aligned with the logits (no shift)
+    in_chunk: torch.Tensor  # B × L bool: the prediction at i is a chunk thread's
+    nll_weight: torch.Tensor  # B: weight of each sequence's labels in the likelihood term
 
     def to(self, device) -> Batch:
         return Batch(*(t.to(device) for t in (self.input_ids, self.position_ids,
-                                               self.attention_mask, self.labels)))
+                                               self.attention_mask, self.labels,
+                                               self.in_chunk, self.nll_weight)))
 
 
 def collate(seqs: Sequence[TrainSeq], pad_id: int, dtype: torch.dtype = torch.float32) -> Batch:
@@ -76,15 +129,19 @@ def collate(seqs: Sequence[TrainSeq], pad_id: int, dtype: torch.dtype = torch.fl
     ids = torch.full((B, L), pad_id, dtype=torch.long)
     pos = torch.zeros((B, L), dtype=torch.long)
     labels = torch.full((B, L), -100, dtype=torch.long)
+    in_chunk = torch.zeros((B, L), dtype=torch.bool)
     vis = torch.eye(L, dtype=torch.bool).repeat(B, 1, 1)
     for b, s in enumerate(seqs):
         n = len(s)
         ids[b, :n] = torch.tensor(s.input_ids)
         pos[b, :n] = torch.tensor(s.position_ids)
         labels[b, :n] = torch.tensor(s.labels)
+        if s.in_chunk is not None:
+            in_chunk[b, :n] = torch.tensor(s.in_chunk)
         vis[b, :n, :n] = s.visible
     mask = torch.where(vis, 0.0, torch.finfo(dtype).min).to(dtype)[:, None]
-    return Batch(ids, pos, mask, labels)
+    return Batch(ids, pos, mask, labels, in_chunk,
+                 torch.tensor([s.nll_weight for s in seqs], dtype=torch.float32))
 
 
 def batches(seqs: list[TrainSeq], batch_tokens: int, rng: random.Random) -> Iterator[list]:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from .data import Batch, TrainSeq, batches, collate
+from .data import Batch, TagGrammar, TrainSeq, batches, collate
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +49,63 @@ class LogEntry:
         return asdict(self)
 
 
-def token_logprobs(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token log-probabilities of the labels (B × L, 0 where there is no label) and the
-    label mask (B × L)."""
+def _logp(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+    """Log-softmax of the logits of ONE forward over the shared layout (B × L × V)."""
     logits = model(input_ids=batch.input_ids, position_ids=batch.position_ids,
                    attention_mask=batch.attention_mask).logits.float()
+    return torch.log_softmax(logits, dim=-1)
+
+
+def _label_logprobs(logp: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     mask = batch.labels != -100
-    target = batch.labels.clamp(min=0)
-    lp = torch.log_softmax(logits, dim=-1).gather(-1, target[..., None])[..., 0]
+    lp = logp.gather(-1, batch.labels.clamp(min=0)[..., None])[..., 0]
     return lp * mask, mask
 
 
-def sft_loss(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
-    lp, mask = token_logprobs(model, batch)
-    return -(lp.sum() / mask.sum().clamp(min=1))
+def token_logprobs(model: torch.nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token log-probabilities of the labels (B × L, 0 where there is no label) and the
+    label mask (B × L)."""
+    return _label_logprobs(_logp(model, batch), batch)
+
+
+def grammar_penalty(logp: torch.Tensor, batch: Batch, grammar: TagGrammar) -> torch.Tensor:
+    """Unlikelihood (Welleck et al. 2019) of the tags a thread may never write: the mean over
+    learned positions of −log(1 − p(a forbidden tag token)). The labels never hold such a
+    token in well-formed data, so this only sharpens what the SFT loss already asks; its
+    gradient is ≈ p, so it acts where a thread is tempted (a tiny model's main thread that has
+    just written a fact sentence, as chunks do before their `</async>`)."""
+    mask = batch.labels != -100
+    if not mask.any():
+        return logp.new_zeros(())
+    forbidden = logp.new_full(mask.shape, float("-inf"))
+    for ids, rows in ((grammar.main, ~batch.in_chunk), (grammar.chunk, batch.in_chunk)):
+        if ids:
+            lse = logp[..., list(ids)].logsumexp(-1)
+            forbidden = torch.where(rows, lse, forbidden)
+    pen = -torch.log1p(-forbidden.exp().clamp(max=1 - 1e-6))
+    return (pen * mask).sum() / mask.sum()
+
+
+def sft_terms(logp: torch.Tensor, batch: Batch, grammar: TagGrammar | None,
+              weight: float) -> tuple[torch.Tensor, dict]:
+    """Mean negative log-likelihood of the labels (of sequences with `nll_weight` > 0), plus
+    `weight` × the grammar penalty (on every sequence)."""
+    lp, mask = _label_logprobs(logp, batch)
+    w = mask * batch.nll_weight[:, None]
+    nll = -((lp * w).sum() / w.sum().clamp(min=1))
+    if not grammar or not weight:
+        return nll, {}
+    pen = grammar_penalty(logp, batch, grammar)
+    return nll + weight * pen, {"nll": nll.item(), "grammar": pen.item()}
+
+
+def sft_loss(grammar: TagGrammar | None = None, weight: float = 0.0) -> Callable:
+    """The SFT loss (PASTA_LANG.md §4), with the grammar penalty when `grammar` and `weight`."""
+
+    def loss(model, batch):
+        return sft_terms(_logp(model, batch), batch, grammar, weight)
+
+    return loss
 
 
 def _lr_at(step: int, total: int, cfg: LoopConfig) -> float:
@@ -146,11 +189,12 @@ def _unpack(out) -> tuple[torch.Tensor, dict]:
 
 
 def train_sft(model: torch.nn.Module, seqs: list[TrainSeq], cfg: LoopConfig, pad_id: int,
-              stage: str = "sft", **kw) -> list[LogEntry]:
+              stage: str = "sft", grammar: TagGrammar | None = None, grammar_weight: float = 0.0,
+              **kw) -> list[LogEntry]:
     """Supervised finetuning on shared-layout sequences (stage 0 on plain answers, stage 1 on
-    annotated ones)."""
+    annotated ones, with the grammar penalty when `grammar_weight` > 0)."""
     groups = list(batches(seqs, cfg.batch_tokens, random.Random(cfg.seed)))
-    return run_loop(model, groups, sft_loss, cfg, stage,
+    return run_loop(model, groups, sft_loss(grammar, grammar_weight), cfg, stage,
                     lambda g: collate(g, pad_id), **kw)
 
 
@@ -182,20 +226,29 @@ def ipo_terms(policy_w: torch.Tensor, policy_l: torch.Tensor, ref_w: torch.Tenso
     return (h - 1.0 / (2.0 * beta)) ** 2
 
 
-def bonbon_loss(alpha: float, beta: float) -> Callable:
+def bonbon_loss(alpha: float, beta: float, grammar: TagGrammar | None = None,
+                grammar_weight: float = 0.0) -> Callable:
     """BoNBoN (Gui et al. 2024), as PASTA's stage 2 uses it: α · SFT on the best sample +
-    (1 − α) · IPO on best vs worst against the stage-1 reference. A batch is
-    (chosen Batch, rejected Batch, ref chosen log-probs, ref rejected log-probs, chosen lengths)."""
+    (1 − α) · IPO on best vs worst against the stage-1 reference. With a grammar, α ·
+    `grammar_weight` × the forbidden-tag penalty on BOTH samples: the worst one is where the
+    model's own slips are (a main thread that wrote `</async>`), states that teacher-forced
+    data never visits. A batch is (chosen Batch, rejected Batch, ref chosen log-probs, ref
+    rejected log-probs)."""
 
     def loss(model, batch):
         chosen, rejected, ref_w, ref_l = batch
-        lp_w, mask_w = token_logprobs(model, chosen)
-        lp_l, _ = token_logprobs(model, rejected)
+        logp_w, logp_l = _logp(model, chosen), _logp(model, rejected)
+        lp_w, _ = _label_logprobs(logp_w, chosen)
+        lp_l, _ = _label_logprobs(logp_l, rejected)
         sw, sl = lp_w.sum(-1), lp_l.sum(-1)
-        sft = -(lp_w.sum() / mask_w.sum().clamp(min=1))
+        sft, extra = sft_terms(logp_w, chosen, grammar, grammar_weight)
         ipo = ipo_terms(sw, sl, ref_w, ref_l, beta).mean()
         total = alpha * sft + (1 - alpha) * ipo
-        return total, {"sft": sft.item(), "ipo": ipo.item(),
+        if extra:
+            pen_l = grammar_penalty(logp_l, rejected, grammar)
+            total = total + alpha * grammar_weight * pen_l
+            extra["grammar_rejected"] = pen_l.item()
+        return total, {**extra, "sft": sft.item(), "ipo": ipo.item(),
                        "margin": ((sw - ref_w) - (sl - ref_l)).mean().item()}
 
     return loss

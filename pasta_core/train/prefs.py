@@ -26,7 +26,7 @@ from ..events import Trace
 from ..interpreter import Interpreter, Settings
 from ..layout import ThreadTokens, build_layout
 from ..models import LoadedModel
-from .data import collate, from_layout
+from .data import TagGrammar, collate, from_layout
 from .loop import LogEntry, LoopConfig, bonbon_loss, run_loop, sequence_logprobs
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class PrefConfig:
     n_samples: int = 4  # N ≥ 4 samples per prompt
     lam: float = 1.0  # λ: weight of quality against speed-up
     error_penalty: float = 1.0  # taken off the score of a sample whose tags do not parse
+    grammar_weight: float = 1.0  # stage 1's penalty on forbidden tags, in the SFT term
     beta: float = 0.1  # IPO's β
     alpha: float = 0.5  # weight of the SFT term
     rounds: int = 2
@@ -154,7 +155,8 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
             return (collate([chosen[j] for j in g], pad), collate([rejected[j] for j in g], pad),
                     torch.tensor([ref_w[j] for j in g]), torch.tensor([ref_l[j] for j in g]))
 
-        history += run_loop(lm.model, groups, bonbon_loss(cfg.alpha, cfg.beta), loop_cfg,
+        loss = bonbon_loss(cfg.alpha, cfg.beta, TagGrammar.of(lm.tokenizer), cfg.grammar_weight)
+        history += run_loop(lm.model, groups, loss, loop_cfg,
                             f"stage2 round {rnd + 1}", collate_pair, on_log=on_log,
                             should_stop=should_stop, progress=progress)
     return {"points": [asdict(p) for p in points],

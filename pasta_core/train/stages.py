@@ -16,11 +16,13 @@ import torch
 from ..models import LoadedModel
 from ..world import Example, generate_split, judge_response
 from ..world.prompts import render_annotated
-from .data import Record, encode_record
+from .data import Record, TagGrammar, encode_record, grammar_contexts
 from .loop import LogEntry, LoopConfig, train_sft
 from .prefs import PrefConfig, run_stage2
 
 log = logging.getLogger(__name__)
+
+GRAMMAR_WEIGHT = 1.0  # stage 1's default weight of the forbidden-tag penalty
 
 
 def world_data(lm: LoadedModel, n: int, seed: int = 0,
@@ -53,12 +55,18 @@ def _merge(lm: LoadedModel, model: torch.nn.Module, lora: bool) -> None:
 
 
 def stage1(lm: LoadedModel, records: list[Record], cfg: LoopConfig, lora: bool = False,
-           **kw) -> list[LogEntry]:
-    """Supervised finetuning on annotated answers (the loss of PASTA_LANG.md §4)."""
+           grammar_weight: float = GRAMMAR_WEIGHT, **kw) -> list[LogEntry]:
+    """Supervised finetuning on annotated answers (the loss of PASTA_LANG.md §4), plus
+    `grammar_weight` × the penalty on tags a thread may never write (`loop.grammar_penalty`),
+    also over the answers' main-thread-only forms (`data.grammar_contexts`)."""
     model = _trainable(lm, lora)
     eos = lm.eos_token_id
     seqs = [encode_record(r, lm.tokenizer, eos, annotated=True) for r in records]
-    hist = train_sft(model, seqs, cfg, lm.tokenizer.pad_token_id, "stage1 sft", **kw)
+    grammar = TagGrammar.of(lm.tokenizer)
+    if grammar and grammar_weight:
+        seqs += grammar_contexts(records, lm.tokenizer, eos)
+    hist = train_sft(model, seqs, cfg, lm.tokenizer.pad_token_id, "stage1 sft",
+                     grammar=grammar, grammar_weight=grammar_weight, **kw)
     _merge(lm, model, lora)
     return hist
 
