@@ -87,11 +87,15 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .train.loop import LoopConfig
     from .train.prefs import PrefConfig
 
+    if a.grammar_weight < 0:
+        print("error: --grammar-weight must be 0 (off) or more", file=sys.stderr)
+        return 2
     if a.stage == "world":
         from .train.world import WorldRecipe, build_world
 
         recipe = WorldRecipe.quick() if a.quick else WorldRecipe()
         recipe.seed = a.seed
+        recipe.grammar_weight = recipe.stage2.grammar_weight = a.grammar_weight
         report = build_world(a.out, recipe, resume=a.resume)
         print(json.dumps(report["eval"]["overall"], indent=1))
         print(f"models in {a.out}/pasta-tiny and {a.out}/pasta-tiny-base "
@@ -119,11 +123,13 @@ def cmd_train(a: argparse.Namespace) -> int:
                       "--skip-bad-lines)", file=sys.stderr)
                 return 2
         info = {"stage": "stage1", "from": a.model, "data": a.data, "records": len(records),
-                "history": [h.to_dict() for h in stages.stage1(lm, records, loop, a.lora)]}
+                "history": [h.to_dict() for h in stages.stage1(lm, records, loop, a.lora,
+                                                                a.grammar_weight)]}
     else:
         examples, _ = stages.world_data(lm, a.n, seed=a.seed)
         cfg = PrefConfig(prompts=a.prompts, n_samples=a.n_samples, lam=a.lam, beta=a.beta,
-                         alpha=a.alpha, rounds=a.rounds, loop=loop)
+                         alpha=a.alpha, rounds=a.rounds, grammar_weight=a.grammar_weight,
+                         loop=loop)
         info = {"stage": "stage2", "from": a.model, **stages.stage2(lm, examples, cfg, a.lora)}
     card = f"# {Path(a.out).name}\n\n{a.stage} from `{a.model}` (see training.json).\n"
     stages.save_run(lm, a.out, card, info)
@@ -202,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--batch-tokens", type=int, default=4096)
     t.add_argument("--max-steps", type=int)
     t.add_argument("--lora", action="store_true", help="train LoRA adapters (needs peft)")
+    t.add_argument("--grammar-weight", type=float, default=1.0,
+                   help="penalty on tags a thread may never write (0: plain SFT / BoNBoN)")
     t.add_argument("--prompts", type=int, default=96)
     t.add_argument("--n-samples", type=int, default=4)
     t.add_argument("--lam", type=float, default=1.0)

@@ -194,3 +194,10 @@ def test_empty_prompt_is_a_one_line_error(capsys):
     out, err = capsys.readouterr()
     _check_error(rc, err, "prompt is empty")
     assert out == ""
+
+
+def test_negative_grammar_weight_is_a_one_line_error(capsys, tmp_path):
+    rc = cli.main(["train", "stage1", "--out", str(tmp_path / "x"), "--grammar-weight", "-1"])
+    out, err = capsys.readouterr()
+    _check_error(rc, err, "--grammar-weight")
+    assert out == "" and not (tmp_path / "x").exists()

@@ -32,11 +32,11 @@ def train_args(name: str, *, start: str = "random:llama", hub: str = "", data: s
                epochs: float = 1.0, max_steps: int = 2, batch: int = 2048, lora: bool = False,
                prompts: int = 2, n_samples: int = 4, lam: float = 1.0, beta: float = 0.1,
                alpha: float = 0.5, rounds: int = 1, lr2: float = 1e-4, epochs2: float = 1.0,
-               sample_tokens: int = 12, eval_n: int = EVAL_N) -> tuple:
+               sample_tokens: int = 12, eval_n: int = EVAL_N, grammar: float = 1.0) -> tuple:
     """The Train tab's inputs, in the order of the `/train` endpoint."""
     return (start, hub, data, handle_file(file) if file else None, skip_bad, stages, name,
             overwrite, examples, seed, lr, epochs, max_steps, batch, lora, prompts, n_samples,
-            lam, beta, alpha, rounds, lr2, epochs2, sample_tokens, eval_n)
+            lam, beta, alpha, rounds, lr2, epochs2, sample_tokens, eval_n, grammar)
 
 
 @pytest.fixture(scope="module")

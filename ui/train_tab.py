@@ -48,7 +48,7 @@ CHOSEN, REJECTED = "#16a34a", "#dc2626"
 # the advanced fields, in the order of the `/train` endpoint after the main ones
 ADVANCED = ["examples", "seed", "lr", "epochs", "max_steps", "batch_tokens", "lora", "prompts",
             "n_samples", "lam", "beta", "alpha", "rounds", "lr2", "epochs2", "sample_tokens",
-            "eval_prompts"]
+            "eval_prompts", "grammar_weight"]
 INTS = {"examples", "seed", "max_steps", "batch_tokens", "prompts", "n_samples", "rounds",
         "sample_tokens", "eval_prompts"}
 
@@ -438,8 +438,13 @@ def build_train_tab(demo: gr.Blocks, config: SpaceConfig, trainer: Trainer,
                                               precision=0, minimum=0, elem_id="train-max-steps")
                         batch = gr.Number(preset0["batch_tokens"], precision=0, minimum=128,
                                           label="Batch (padded tokens)", elem_id="train-batch")
-                    lora = gr.Checkbox(False, label="LoRA adapters (needs peft)",
-                                       elem_id="train-lora")
+                    with gr.Row():
+                        grammar = gr.Number(
+                            preset0["grammar_weight"], label="Tag-grammar weight", minimum=0,
+                            elem_id="train-grammar",
+                            info="penalty on tags a thread may never write (main: </async>)")
+                        lora = gr.Checkbox(False, label="LoRA adapters (needs peft)",
+                                           elem_id="train-lora")
                 with gr.Column(scale=2, min_width=320, elem_classes=["tr-adv"]):
                     gr.Markdown("**Stage 2 · BoNBoN** — max steps applies per round")
                     with gr.Row():
@@ -479,7 +484,7 @@ def build_train_tab(demo: gr.Blocks, config: SpaceConfig, trainer: Trainer,
            "max_steps": max_steps, "batch_tokens": batch, "lora": lora, "prompts": prompts,
            "n_samples": n_samples, "lam": lam, "beta": beta, "alpha": alpha, "rounds": rounds,
            "lr2": lr2, "epochs2": epochs2, "sample_tokens": sample_tokens,
-           "eval_prompts": eval_n}
+           "eval_prompts": eval_n, "grammar_weight": grammar}
     adv_inputs = [adv[k] for k in ADVANCED]
 
     # ================================================================ wiring

@@ -78,6 +78,8 @@ class TrainSettings:
     max_steps: int = 0  # 0: no cap of our own (the Space's cap still applies)
     batch_tokens: int = 2048
     lora: bool = False
+    # both stages: weight of the penalty on tags a thread may never write (`loop.grammar_penalty`)
+    grammar_weight: float = 1.0
     # stage 2
     prompts: int = 4
     n_samples: int = 4
@@ -99,7 +101,7 @@ class TrainSettings:
     def pref(self, cap: int) -> PrefConfig:
         return PrefConfig(prompts=self.prompts, n_samples=self.n_samples, lam=self.lam,
                           beta=self.beta, alpha=self.alpha, rounds=self.rounds,
-                          max_new_tokens=self.sample_tokens,
+                          max_new_tokens=self.sample_tokens, grammar_weight=self.grammar_weight,
                           loop=LoopConfig(epochs=self.epochs2, lr=self.lr2, batch_tokens=1024,
                                           max_steps=_cap(self.max_steps, cap), seed=self.seed))
 
@@ -116,10 +118,10 @@ def _cap(mine: int, space: int) -> int:
 PRESETS: dict[str, dict] = {
     "CPU demo": dict(examples=2000, lr=2e-3, epochs=3.0, max_steps=0, batch_tokens=1024,
                      prompts=12, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=5e-5,
-                     epochs2=1.0, sample_tokens=128, eval_prompts=8),
+                     epochs2=1.0, sample_tokens=128, eval_prompts=8, grammar_weight=1.0),
     "Full": dict(examples=2000, lr=1e-3, epochs=2.0, max_steps=0, batch_tokens=4096,
                  prompts=64, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=5e-5,
-                 epochs2=1.0, sample_tokens=320, eval_prompts=40),
+                 epochs2=1.0, sample_tokens=320, eval_prompts=40, grammar_weight=1.0),
 }
 
 
@@ -211,6 +213,7 @@ def _numbers(s: TrainSettings) -> None:
     need(2 <= s.n_samples <= 16, "N samples must be 2 to 16 (the paper uses 4 or more)")
     need(1 <= s.rounds <= 20, "rounds must be 1 to 20")
     need(s.lam >= 0, "λ must be 0 or more")
+    need(0 <= s.grammar_weight <= 100, "the tag-grammar weight must be 0 (off) to 100")
     need(s.beta > 0, "β must be more than 0 (IPO's target margin is 1/(2β))")
     need(0 <= s.alpha <= 1, "α must be in [0, 1]")
     need(4 <= s.sample_tokens <= 1024, "stage-2 sample length must be 4 to 1024 tokens")
@@ -579,7 +582,7 @@ class Run:
                 ph.detail = f"step {e.step}/{e.total} · loss {e.loss:.3f} · {source}"
                 self.job.bump("loss", "phases")
 
-        hist = stages.stage1(lm, records, cfg, self.s.lora, on_log=on_log,
+        hist = stages.stage1(lm, records, cfg, self.s.lora, self.s.grammar_weight, on_log=on_log,
                              should_stop=self.should_stop, progress=False)
         total = hist[-1].total if hist else None
         if self.cancelled:
