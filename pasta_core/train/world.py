@@ -225,7 +225,8 @@ tags: [pasta, parallel-decoding, tiny]
   examples over 14 prompt shapes (half with independent parts); test prompts use entity
   combinations and phrasings never seen in training.
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
-  stage 2 {r['stage2']}.
+  stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
+  write, also over each answer's main-thread-only form); stage 2 {r['stage2']}.
 * Rebuild: `python -m pasta_core train world --out DIR` ({report['total_s'] / 60:.1f} min on
   {report['machine']}; stages: {', '.join(f'{k} {v:.0f} s' for k, v in
                                             report['timings_s'].items())}).
