@@ -518,12 +518,12 @@ def build_train_tab(demo: gr.Blocks, config: SpaceConfig, trainer: Trainer,
     async def train(start_v, hub_v, data_v, file_v, skip_v, stages_v, name_v, overwrite_v,
                     examples_v, seed_v, lr_v, epochs_v, max_steps_v, batch_v, lora_v, prompts_v,
                     n_samples_v, lam_v, beta_v, alpha_v, rounds_v, lr2_v, epochs2_v,
-                    sample_tokens_v, eval_v, request: gr.Request):
+                    sample_tokens_v, eval_v, grammar_v, request: gr.Request):
         # the parameters follow `train_inputs` (Gradio injects `request` by its annotation)
         s = tui.settings(start_v, hub_v, data_v, file_v, skip_v, stages_v, name_v, overwrite_v,
                          examples_v, seed_v, lr_v, epochs_v, max_steps_v, batch_v, lora_v,
                          prompts_v, n_samples_v, lam_v, beta_v, alpha_v, rounds_v, lr2_v,
-                         epochs2_v, sample_tokens_v, eval_v)
+                         epochs2_v, sample_tokens_v, eval_v, grammar_v)
         sid = request.session_hash or ""
         old = tui.sessions.get(sid)
         if old is not None and not old.finished:
