@@ -230,10 +230,11 @@ def bonbon_loss(alpha: float, beta: float, grammar: TagGrammar | None = None,
                 grammar_weight: float = 0.0) -> Callable:
     """BoNBoN (Gui et al. 2024), as PASTA's stage 2 uses it: α · SFT on the best sample +
     (1 − α) · IPO on best vs worst against the stage-1 reference. With a grammar, α ·
-    `grammar_weight` × the forbidden-tag penalty on BOTH samples: the worst one is where the
-    model's own slips are (a main thread that wrote `</async>`), states that teacher-forced
-    data never visits. A batch is (chosen Batch, rejected Batch, ref chosen log-probs, ref
-    rejected log-probs)."""
+    `grammar_weight` × the forbidden-tag penalty on BOTH samples: the worst one is where a
+    model's own slips show (a main thread that wrote `</async>`). On the world's training
+    prompts they were rare (≤ 1 of 512 samples a round), so stage 1's main-thread-only
+    contexts are what removed them; this term keeps stage 2 from bringing them back. A batch
+    is (chosen Batch, rejected Batch, ref chosen log-probs, ref rejected log-probs)."""
 
     def loss(model, batch):
         chosen, rejected, ref_w, ref_l = batch
