@@ -33,7 +33,7 @@ class TrainSeq:
     position_ids: list[int]
     visible: torch.Tensor  # L × L bool
     labels: list[int]
-    in_chunk: list[bool] | None = None  # the prediction at i is a chunk thread's (else main's)
+    in_chunk: list[bool]  # the prediction at i is a chunk thread's (else the main thread's)
     nll_weight: float = 1.0  # 0: a grammar-only context (`grammar_contexts`), nothing imitated
 
     def __len__(self) -> int:
@@ -95,7 +95,10 @@ def grammar_contexts(records: Sequence[Record], tok, eos_id: int) -> list[TrainS
     sequence for the grammar penalty only (`nll_weight` 0): nothing there is imitated, so the
     model is not taught to answer without promises, but it sees its main thread write fact
     sentences, the very place a chunk would close, and learns that main never writes
-    `</async>` there. Without them the rule is only ever checked where main writes tags."""
+    `</async>` there. Without them the rule is only ever checked where main writes tags.
+    No contexts for a tokenizer without a grammar (`TagGrammar.of`): they would teach nothing."""
+    if not TagGrammar.of(tok):
+        return []
     out = []
     for rec in records:
         doc = lang.parse_document(rec.response)
@@ -136,8 +139,7 @@ def collate(seqs: Sequence[TrainSeq], pad_id: int, dtype: torch.dtype = torch.fl
         ids[b, :n] = torch.tensor(s.input_ids)
         pos[b, :n] = torch.tensor(s.position_ids)
         labels[b, :n] = torch.tensor(s.labels)
-        if s.in_chunk is not None:
-            in_chunk[b, :n] = torch.tensor(s.in_chunk)
+        in_chunk[b, :n] = torch.tensor(s.in_chunk)
         vis[b, :n, :n] = s.visible
     mask = torch.where(vis, 0.0, torch.finfo(dtype).min).to(dtype)[:, None]
     return Batch(ids, pos, mask, labels, in_chunk,

@@ -245,7 +245,7 @@ def bonbon_loss(alpha: float, beta: float, grammar: TagGrammar | None = None,
         sft, extra = sft_terms(logp_w, chosen, grammar, grammar_weight)
         ipo = ipo_terms(sw, sl, ref_w, ref_l, beta).mean()
         total = alpha * sft + (1 - alpha) * ipo
-        if extra:
+        if grammar and grammar_weight:
             pen_l = grammar_penalty(logp_l, rejected, grammar)
             total = total + alpha * grammar_weight * pen_l
             extra["grammar_rejected"] = pen_l.item()

@@ -115,6 +115,7 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
     history: list[LogEntry] = []
     # the reference is the stage-1 model (the model as it comes in): its weights are kept aside
     ref_state = {k: v.detach().clone() for k, v in lm.model.state_dict().items()}
+    loss = bonbon_loss(cfg.alpha, cfg.beta, TagGrammar.of(lm.tokenizer), cfg.grammar_weight)
     for rnd in range(cfg.rounds):
         if should_stop is not None and should_stop():
             break
@@ -155,7 +156,6 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
             return (collate([chosen[j] for j in g], pad), collate([rejected[j] for j in g], pad),
                     torch.tensor([ref_w[j] for j in g]), torch.tensor([ref_l[j] for j in g]))
 
-        loss = bonbon_loss(cfg.alpha, cfg.beta, TagGrammar.of(lm.tokenizer), cfg.grammar_weight)
         history += run_loop(lm.model, groups, loss, loop_cfg,
                             f"stage2 round {rnd + 1}", collate_pair, on_log=on_log,
                             should_stop=should_stop, progress=progress)

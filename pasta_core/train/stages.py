@@ -62,11 +62,10 @@ def stage1(lm: LoadedModel, records: list[Record], cfg: LoopConfig, lora: bool =
     model = _trainable(lm, lora)
     eos = lm.eos_token_id
     seqs = [encode_record(r, lm.tokenizer, eos, annotated=True) for r in records]
-    grammar = TagGrammar.of(lm.tokenizer)
-    if grammar and grammar_weight:
+    if grammar_weight:
         seqs += grammar_contexts(records, lm.tokenizer, eos)
     hist = train_sft(model, seqs, cfg, lm.tokenizer.pad_token_id, "stage1 sft",
-                     grammar=grammar, grammar_weight=grammar_weight, **kw)
+                     grammar=TagGrammar.of(lm.tokenizer), grammar_weight=grammar_weight, **kw)
     _merge(lm, model, lora)
     return hist
 
