@@ -226,6 +226,7 @@ class JobQueue:
         self._count = 0
         self._guard = threading.Lock()
         self.jobs: collections.deque[JobRecord] = collections.deque(maxlen=50)
+        self.step_runs: set[object] = set()  # stepped runs whose cache is in memory (stepper)
 
     @property
     def _waiting(self) -> int:
@@ -234,7 +235,7 @@ class JobQueue:
     def status(self) -> dict:
         running = [j for j in self.jobs if j.state == "running"]
         return {"running": len(running), "waiting": self.slot.waiting(),
-                "queue_size": self.config.limits.queue_size,
+                "queue_size": self.config.limits.queue_size, "step_runs": len(self.step_runs),
                 "recent": [j.public() for j in list(self.jobs)[-10:]]}
 
     # -- checks: everything a request can be refused for, before it waits ----------------------
