@@ -5,10 +5,14 @@ every runnable thread (a new chunk's forced opening tag rides along as a ragged 
 cache stores every token once, and each token attends only to what its thread may see
 (PASTA_LANG.md §4, applied by `layout.ThreadLayout`, the same object training uses).
 
-Stages, top to bottom: `_prefill` (prompt → the main thread's first token), `_schedule` (which
-threads feed what this step), `_feed` (slots, positions, mask rows, one forward), `_choose`
-(sample, force or take the argmax; one host read per step), `_accept` (detokenise, detect tags,
-fork, wait, end). `Interpreter.events()` yields typed events; the Trace is built from them.
+The parts, named as vLLM names them: the scheduler (`scheduler.py`: which threads feed how many
+tokens, over one explicit `ThreadState` per thread), the runner (`runners/`: one forward pass
+over the shared cache), and the output processor (`output.py`: tokens → text, tags, actions).
+This module drives them, top to bottom: `_prefill` (the prompt, in chunks → main's first
+token), `scheduler.schedule`, `_step` (slots, positions, mask rows, ONE forward), `choose`
+(force, sample or take the argmax; one host read per step), `_accept` (apply what the output
+processor found: fork, wait, end). `Interpreter.events()` yields typed events; the Trace is
+built from them.
 
 Modes: "pasta" (parallel), "sequential" (same engine, one token per step, each chunk decoded
 right at its promise: same tokens and log-probs, more steps), "plain" (tags are plain text: the
@@ -20,11 +24,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 import torch
 
 from . import lang
+from . import scheduler as sched
 from .events import (
     Done,
     Event,
@@ -39,8 +44,12 @@ from .events import (
 )
 from .layout import MAIN, ThreadLayout, ThreadTokens
 from .models import LoadedModel
+from .output import Detokenizer, ThreadOutput
 from .runners import make_runner, max_slots_for
+from .scheduler import Thread, ThreadState
 from .settings import Settings, SettingsError
+
+__all__ = ["MODES", "Detokenizer", "Interpreter", "Settings", "SettingsError", "check_prompt"]
 
 log = logging.getLogger(__name__)
 
@@ -55,61 +64,6 @@ def check_prompt(prompt: str | list[dict[str, str]]) -> str:
     if not text.strip():
         raise SettingsError("the prompt is empty: write a question or an instruction")
     return text
-
-
-class Detokenizer:
-    """Incremental detokenisation: O(1) work per token, no half characters (vLLM's scheme)."""
-
-    def __init__(self, tokenizer) -> None:
-        self.tok = tokenizer
-        self.ids: list[int] = []
-        self.prefix = 0
-        self.read = 0
-
-    def add(self, token_id: int) -> str:
-        self.ids.append(token_id)
-        before = self.tok.decode(self.ids[self.prefix:self.read], skip_special_tokens=True)
-        now = self.tok.decode(self.ids[self.prefix:], skip_special_tokens=True)
-        if len(now) > len(before) and not now.endswith("\ufffd"):
-            self.prefix, self.read = self.read, len(self.ids)
-            return now[len(before):]
-        return ""
-
-    def flush(self) -> str:
-        """Text held back at the end (an incomplete character is shown as it decodes)."""
-        before = self.tok.decode(self.ids[self.prefix:self.read], skip_special_tokens=True)
-        now = self.tok.decode(self.ids[self.prefix:], skip_special_tokens=True)
-        self.prefix = self.read = len(self.ids)
-        return now[len(before):]
-
-
-@dataclass
-class _Thread:
-    id: int
-    parent: int | None
-    topic: str = ""
-    promised: int | None = None
-    tokens: list[int] = field(default_factory=list)
-    fed: int = 0  # tokens already stored in the cache
-    n_forced: int = 0
-    generated: int = 0
-    fork_at: int | None = None  # index of the parent's token after which this chunk starts
-    forked: bool = False  # the layout has its snapshot of the parent
-    started: bool = False  # admitted under max_threads
-    final: bool = False  # no more tokens will be chosen
-    done: bool = False  # final and every token stored
-    end_reason: str | None = None
-    sync_at: int | None = None  # main: index of a token ending <sync/>, not yet stored
-    join: list[int] = field(default_factory=list)  # main: chunks that sync joins
-    unjoined: list[int] = field(default_factory=list)  # main: chunks forked, not yet joined
-    forced: list[int] | None = None
-    detok: Detokenizer | None = None
-    tags: lang.TagStream = field(default_factory=lang.TagStream)
-    gen: torch.Generator | None = None
-
-    @property
-    def pending(self) -> int:
-        return len(self.tokens) - self.fed
 
 
 class Interpreter:
@@ -141,7 +95,7 @@ class Interpreter:
             lm, self.s.runner, max_slots_for(len(lm.encode_prompt(prompt)),
                                              self.s.max_new_tokens, self.forced))
         self.eos = set(lm.eos_token_ids)
-        self.threads: list[_Thread] = []
+        self.threads: list[Thread] = []
         self.builder = TraceBuilder()
         self.stopping: str | None = None
         self.tokens_total = 0
@@ -180,7 +134,7 @@ class Interpreter:
         self._emit(RunStart(self.mode, 0.0, self.lm.spec, self.prompt, prompt_ids,
                             asdict(self.s)), out)
         main = self._new_thread(None, "", None, None, out)
-        main.started = main.forked = True
+        main.state = ThreadState.RUNNING
         logits = self._prefill(prompt_ids)
         if logits is None:
             self._stop("stopped", out)
@@ -219,60 +173,20 @@ class Interpreter:
             logits = self.runner.forward(piece, positions, rows, keep=[len(piece) - 1])
         return logits
 
-    def _schedule(self, out: list[Event]) -> list[tuple[_Thread, int]]:
-        """Which threads feed how many tokens this step (main first, then chunks by id)."""
-        main, chunks = self.threads[0], self.threads[1:]
-        if main.join and all(self.threads[c].done for c in main.join):
-            main.join = []  # every chunk the sync waits for has ended
+    def _schedule(self, out: list[Event]) -> sched.Batch:
+        """Which threads feed how many tokens this step (the scheduler's decision)."""
+        if sched.resume_main(self.threads):  # every chunk the sync waits for has ended
             self._emit(ThreadResume(self.mode, self._now(), MAIN), out)
-        if self.stopping is not None:
-            return self._flush_batch()
-        main_ready = main.pending > 0 and not main.join
-        main_feeds = main.fed if main_ready else None  # index of the main token fed now
-        if self.mode != "pasta":  # one token per step; a chunk runs to its end at its promise
-            for c in chunks:  # (its forced opening tag is one piece, as in PASTA mode)
-                if not c.done and c.forked:
-                    c.started = True
-                    return [(c, c.pending)] if c.pending else []
-            return [(main, 1)] if main_ready else []
-        batch = [(main, 1)] if main_ready else []
-        running = sum(c.started and not c.done for c in chunks)
-        for c in chunks:
-            if c.done:
-                continue
-            if not c.started:
-                if not (c.forked or c.fork_at == main_feeds):
-                    continue
-                if running >= self.s.max_threads and self.stopping is None:
-                    continue  # waits its turn (a stopping run only stores its opening tag)
-                c.started = True
-                running += 1
-            if c.pending:
-                batch.append((c, c.pending))
-        return batch
+        return sched.schedule(self.threads, self.mode, self.s.max_threads,
+                              self.stopping is not None)
 
-    def _flush_batch(self) -> list[tuple[_Thread, int]]:
-        """A stopping run stores every chosen token in ONE last step: main first when its token
-        makes a promise (the chunk sees it), last when it ends a sync (it sees the chunks)."""
-        main, chunks = self.threads[0], self.threads[1:]
-        main_last = main.sync_at is not None
-        batch = [(main, main.pending)] if main.pending and not main_last else []
-        for c in chunks:
-            if c.pending and not c.done and (c.forked or (batch and c.fork_at is not None
-                                                          and c.fork_at >= main.fed)):
-                c.started = True
-                batch.append((c, c.pending))
-        if main.pending and main_last:
-            batch.append((main, main.pending))
-        return batch
-
-    def _step(self, batch: list[tuple[_Thread, int]], out: list[Event]) -> None:
+    def _step(self, batch: sched.Batch, out: list[Event]) -> None:
         t_start = time.perf_counter()
         ids: list[int] = []
         positions: list[list[int]] = []
         rows: list[torch.Tensor] = []
         keep: list[int] = []
-        choosers: list[_Thread] = []
+        choosers: list[Thread] = []
         for th, n in batch:
             first = th.fed
             if th.id == MAIN and th.sync_at is not None and first <= th.sync_at < first + n:
@@ -285,20 +199,13 @@ class Interpreter:
             th.fed += n
             if th.id == MAIN:
                 for c in self.threads[1:]:
-                    if c.fork_at is not None and first <= c.fork_at < th.fed and not c.forked:
-                        self.layout.fork(MAIN, c.id, c.promised)
-                        c.forked = True
+                    if c.fork_at is not None and first <= c.fork_at < th.fed:
+                        self.layout.fork(MAIN, c.id, c.promised)  # its promise is stored
             if not th.final and not th.pending:  # its next token comes from these logits
                 keep.append(len(ids) - 1)
                 choosers.append(th)
         t_fwd = time.perf_counter()
-        width = self.layout.n_slots  # rows placed before the layout grew are narrower:
-        mask = torch.zeros(len(ids), width, dtype=torch.bool, device=rows[0].device)
-        at = 0
-        for r in rows:  # they see none of the newer slots
-            w = min(width, r.shape[1])
-            mask[at:at + r.shape[0], :w] = r[:, :w]
-            at += r.shape[0]
+        mask = _stack_rows(rows, self.layout.n_slots)
         logits = self.runner.forward(ids, [p for ps in positions for p in ps], mask, keep)
         fwd_s = time.perf_counter() - t_fwd
         self.step += 1
@@ -315,72 +222,40 @@ class Interpreter:
             if th.final and not th.pending:
                 self._end(th, out)
 
-    def _choose(self, threads: list[_Thread],
-                logits: torch.Tensor) -> tuple[list[int], list[float]]:
-        """Next token of each thread (forced, greedy or sampled) and its log-probability under
-        the model (temperature 1, no top-p: what the thread saw, not how it was sampled)."""
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        choice = logits.argmax(dim=-1)
-        for i, th in enumerate(threads):
-            if th.forced is not None and len(th.tokens) < len(th.forced):
-                choice[i] = th.forced[len(th.tokens)]
-            elif self.s.temperature > 0 and th.forced is None:
-                choice[i] = _sample(logits[i].float(), self.s.temperature, self.s.top_p, th.gen)
-        lps = logp.gather(1, choice[:, None])[:, 0]
-        return choice.tolist(), lps.tolist()  # the one host read of the step
-
-    def _accept(self, threads: list[_Thread], logits: torch.Tensor, out: list[Event]) -> None:
+    def _accept(self, threads: list[Thread], logits: torch.Tensor, out: list[Event]) -> None:
+        """Take each thread's next token and do what it says: fork, wait, end, stop."""
         if not threads:
             return
-        tokens, logprobs = self._choose(threads, logits)
+        tokens, logprobs = choose(threads, logits, self.s)
         for th, tok, lp in zip(threads, tokens, logprobs, strict=True):
             if self.stopping is not None:
                 break
             th.tokens.append(tok)
             th.generated += 1
             self.tokens_total += 1
-            raw = th.detok.add(tok)
-            end = None
-            if tok in self.eos:
-                end = "eos"
-            elif th.forced is not None and len(th.tokens) >= len(th.forced):
-                end = "forced_end"
-            if end is not None:
-                raw += th.detok.flush()
-            items = th.tags.feed(raw) if self.mode != "plain" else [raw]
-            if end is not None:
-                items += th.tags.flush()
-            text, tags, new, at = [], [], [], 0
-            for it in items:
-                if isinstance(it, str):
-                    text.append(it)
-                    at += len(it)
-                    continue
-                tags.append({"kind": it.kind, "at": at})
-                if th.id == MAIN and it.kind == "promise":
-                    tags[-1]["thread"] = len(self.threads) + len(new)  # the chunk it starts
-                    new.append(it)
-                elif th.id == MAIN and it.kind == "sync":
-                    th.sync_at = len(th.tokens) - 1
-                elif th.id != MAIN and it.kind == "close":
-                    end = "close_tag"
-                    break
-            self._emit(Tokens(self.mode, self._now(), th.id, [tok], [lp], raw, "".join(text),
-                              tags), out)
-            for tag in new:
+            end = "eos" if tok in self.eos else (
+                "forced_end" if th.forced is not None and len(th.tokens) >= len(th.forced)
+                else None)
+            o = th.output.token(tok, end, len(self.threads))
+            if o.sync:
+                th.sync_at = len(th.tokens) - 1
+            self._emit(Tokens(self.mode, self._now(), th.id, [tok], [lp], o.raw, o.text,
+                              o.tags), out)
+            for tag in o.promises:
                 self._fork(th, tag, out)
-            if th.id == MAIN and th.sync_at == len(th.tokens) - 1:
+            if o.sync:
                 th.join = [c for c in th.unjoined if not self.threads[c].done]
                 if th.join:
                     self._emit(ThreadWait(self.mode, self._now(), MAIN, list(th.join)), out)
+            end = o.end
             if end is None and th.id != MAIN and th.generated >= self.s.max_thread_tokens:
                 end = "max_thread_tokens"
             if end is not None:
-                th.final, th.end_reason = True, end
+                th.finish(end)
             if self.tokens_total >= self.s.max_new_tokens:
                 self._stop("max_new_tokens", out)
 
-    def _fork(self, main: _Thread, tag: lang.Tag, out: list[Event]) -> None:
+    def _fork(self, main: Thread, tag: lang.Tag, out: list[Event]) -> None:
         """The main thread made a promise: a chunk thread exists from now on; it is placed in
         the layout (snapshot of main) when the promise's last token is stored."""
         tokens, _ = lang.parse_tokens(tag.attrs.get("tokens"))
@@ -395,18 +270,17 @@ class Interpreter:
             c.forced = self.forced.chunks[k]
         c.tokens = list(opening)
         c.n_forced = len(opening)
-        raw = "".join(c.detok.add(t) for t in opening)
-        c.tags.feed(raw)
+        raw = c.output.opening(opening)
         main.unjoined.append(c.id)
         self._emit(Tokens(self.mode, self._now(), c.id, list(opening), [None] * len(opening), raw,
                           "", [{"kind": "async", "at": 0}]), out)
 
     def _new_thread(self, parent: int | None, topic: str, promised: int | None,
                     fork_at: int | None, out: list[Event], fork_offset: int | None = None
-                    ) -> _Thread:
+                    ) -> Thread:
         tid = len(self.threads)
-        th = _Thread(tid, parent, topic, promised, fork_at=fork_at,
-                     detok=Detokenizer(self.lm.tokenizer))
+        output = ThreadOutput(self.lm.tokenizer, tid == MAIN, self.mode == "plain")
+        th = Thread(tid, parent, output, topic, promised, fork_at=fork_at)
         if self.forced is not None and tid == MAIN:
             th.forced = self.forced.main
         if self.s.temperature > 0:
@@ -414,7 +288,7 @@ class Interpreter:
             th.gen.manual_seed((self.s.seed * 1_000_003 + tid) % 2**63)  # a stream per thread: the
             # same tokens whatever the schedule, so PASTA and sequential runs stay comparable
         self.threads.append(th)
-        running = sum(c.started and not c.done for c in self.threads[1:])
+        running = sum(c.active for c in self.threads[1:])
         self._emit(ThreadStart(self.mode, self._now(), tid, parent, topic, promised, fork_at,
                                fork_offset, queued=parent is not None
                                and running >= self.s.max_threads), out)
@@ -424,32 +298,45 @@ class Interpreter:
         """End the run cleanly: nothing more is chosen and what was chosen is stored (chunks
         that never started store their opening tag and end "cancelled")."""
         self.stopping = reason
-        for th in self.threads:
-            if th.done:
-                continue
-            if th.id != MAIN and not th.started:
-                th.final, th.end_reason = True, "cancelled"
-            elif not th.final:
-                th.final, th.end_reason = True, reason
-            if not th.pending:
-                self._end(th, out)
+        for th in sched.stop_all(self.threads, reason):
+            self._end(th, out)
 
-    def _end(self, th: _Thread, out: list[Event]) -> None:
+    def _end(self, th: Thread, out: list[Event]) -> None:
         if th.done:
             return
-        th.done = True
-        # a character or a tag cut short by a cap or a stop is shown as the plain text it is
-        held = th.detok.flush()
-        if self.mode == "plain":
-            shown = held
-        elif th.end_reason == "close_tag":
-            shown = ""
-        else:
-            shown = "".join(it for it in th.tags.feed(held) + th.tags.flush()
-                            if isinstance(it, str))
+        th.state = ThreadState.DONE
+        held, shown = th.output.finish(th.end_reason)
         if held or shown:
             self._emit(Tokens(self.mode, self._now(), th.id, [], [], held, shown), out)
         self._emit(ThreadEnd(self.mode, self._now(), th.id, th.end_reason or "completed"), out)
+
+
+def _stack_rows(rows: list[torch.Tensor], width: int) -> torch.Tensor:
+    """One step's visibility rows as one mask; rows placed before the layout grew are narrower
+    (they see none of the newer slots)."""
+    mask = torch.zeros(sum(r.shape[0] for r in rows), width, dtype=torch.bool,
+                       device=rows[0].device)
+    at = 0
+    for r in rows:
+        w = min(width, r.shape[1])
+        mask[at:at + r.shape[0], :w] = r[:, :w]
+        at += r.shape[0]
+    return mask
+
+
+def choose(threads: list[Thread], logits: torch.Tensor,
+           s: Settings) -> tuple[list[int], list[float]]:
+    """Next token of each thread (forced, greedy or sampled) and its log-probability under
+    the model (temperature 1, no top-p: what the thread saw, not how it was sampled)."""
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    choice = logits.argmax(dim=-1)
+    for i, th in enumerate(threads):
+        if th.forced is not None and len(th.tokens) < len(th.forced):
+            choice[i] = th.forced[len(th.tokens)]
+        elif s.temperature > 0 and th.forced is None:
+            choice[i] = _sample(logits[i].float(), s.temperature, s.top_p, th.gen)
+    lps = logp.gather(1, choice[:, None])[:, 0]
+    return choice.tolist(), lps.tolist()  # the one host read of the step
 
 
 def _sample(logits: torch.Tensor, temperature: float, top_p: float,
