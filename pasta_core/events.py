@@ -335,7 +335,14 @@ class Comparison:
     def theoretical_speedup(self) -> float:
         return metrics.theoretical_speedup(self.sequential.tokens_total, self.pasta.steps)
 
+    @property
+    def race(self) -> dict[str, Any]:
+        """The race's honest figures and verdict (`metrics.race_figures`)."""
+        p, s = self.pasta, self.sequential
+        return metrics.race_figures(p.steps, p.step_latency_s, p.wall_s, s.tokens_total,
+                                    s.step_latency_s, s.wall_s)
+
     def to_dict(self) -> dict[str, Any]:
         return {"pasta": self.pasta.to_dict(), "sequential": self.sequential.to_dict(),
                 "wall_speedup": self.wall_speedup,
-                "theoretical_speedup": self.theoretical_speedup}
+                "theoretical_speedup": self.theoretical_speedup, "race": self.race}

@@ -50,3 +50,55 @@ def prefix_copy_kv(prompt_tokens: int, threads: Sequence[_Thread]) -> int:
     sees: what one shared cache saves (compare with `kv_tokens`)."""
     return (prompt_tokens + sum(len(t.token_ids) for t in threads)
             + sum(fork_prefix(prompt_tokens, threads)))
+
+
+# -- a race: is the measured wall-clock speed-up one the schedule earned? -------------------
+
+RACE_TOLERANCE = 0.15  # how far a wall ratio may sit from the expected one on a quiet machine
+
+
+def _median(xs: Sequence[float]) -> float:
+    s = sorted(xs)
+    n = len(s)
+    return 0.0 if not n else (s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2)
+
+
+def _rel_se(xs: Sequence[float]) -> float:
+    """The relative standard error of a mean of step latencies."""
+    n = len(xs)
+    if n < 2:
+        return 0.0
+    mean = sum(xs) / n
+    var = sum((x - mean) ** 2 for x in xs) / (n - 1)
+    return (var / n) ** 0.5 / mean if mean > 0 else 0.0
+
+
+def race_figures(pasta_steps: int, pasta_latency: Sequence[float], pasta_wall: float,
+                 seq_tokens: int, seq_latency: Sequence[float], seq_wall: float) -> dict:
+    """The honest figures of one lockstep race (PASTA vs sequential decoding of one request).
+
+    - theoretical: sequential tokens ÷ PASTA steps (what the schedule earns on ideal hardware);
+    - cost_ratio: the median PASTA step's latency ÷ the median sequential step's (a PASTA step
+      feeds several tokens, so it costs more; on a GPU close to 1, on this CPU more);
+    - expected: theoretical ÷ cost_ratio, the wall ratio these steps should give;
+    - wall: the measured wall-clock ratio; noise: its relative standard error from the spread
+      of the step latencies;
+    - verdict: "busy" when the wall ratio is off the expected one by more than
+      max(RACE_TOLERANCE, 3 × noise) (the machine was busy, not the schedule fast), else
+      "no speed-up" when the wall ratio is within that of 1, else "faster".
+    """
+    theo = theoretical_speedup(seq_tokens, pasta_steps)
+    cost = (_median(pasta_latency) / _median(seq_latency)) if seq_latency and pasta_latency \
+        and _median(seq_latency) > 0 else 0.0
+    expected = theo / cost if cost > 0 else 0.0
+    wall = wall_speedup(seq_wall, pasta_wall)
+    noise = (_rel_se(pasta_latency) ** 2 + _rel_se(seq_latency) ** 2) ** 0.5
+    band = max(RACE_TOLERANCE, 3 * noise)
+    if expected > 0 and abs(wall / expected - 1) > band:
+        verdict = "busy"
+    elif abs(wall - 1) <= band or wall < 1:
+        verdict = "no speed-up"
+    else:
+        verdict = "faster"
+    return {"theoretical": theo, "cost_ratio": cost, "expected": expected, "wall": wall,
+            "noise": noise, "band": band, "verdict": verdict}
