@@ -13,8 +13,9 @@ from plotly.subplots import make_subplots
 
 from pasta_core import metrics
 from pasta_core.events import Comparison, Trace
+from pasta_core.view import RUN_LABELS, RunView
 
-from .lanes import PROMPT_COLOR, RUN_LABELS, RunView, thread_color
+from .lanes import PROMPT_COLOR, thread_color
 
 RUN_COLORS = {"pasta": "#ea580c", "sequential": "#64748b", "plain": "#64748b"}
 FONT = dict(family="Inter, ui-sans-serif, system-ui, sans-serif", size=12, color="#334155")
@@ -103,9 +104,9 @@ def timeline(views: Sequence[RunView]) -> go.Figure:
                                "%{customdata[1]:.3f} s<br>%{customdata[2]} tokens<extra></extra>")),
                 row=row, col=1)
         for w in v.waits:
-            resume = w[1] if w[1] is not None else tr.wall_s
+            resume = w.end if w.end is not None else tr.wall_s
             fig.add_trace(go.Bar(
-                y=[names[0]], x=[max(resume - w[0], 1e-4)], base=[w[0]], orientation="h",
+                y=[names[0]], x=[max(resume - w.start, 1e-4)], base=[w.start], orientation="h",
                 width=0.6, marker=dict(color="rgba(255,255,255,0.55)",
                                        pattern=dict(shape="/", fgcolor="#475569")),
                 name="waiting at sync", showlegend=once("wait"),
@@ -122,7 +123,7 @@ def timeline(views: Sequence[RunView]) -> go.Figure:
                 text=[names[th.id] for th in forks],
                 hovertemplate="fork: %{text} starts at %{x:.3f} s<extra></extra>"),
                 row=row, col=1)
-        joins = [w[1] for w in v.waits if w[1] is not None]
+        joins = [w.end for w in v.waits if w.end is not None]
         if joins:
             fig.add_trace(go.Scatter(
                 x=joins, y=[names[0]] * len(joins), mode="markers",

@@ -30,12 +30,13 @@ from fastapi import FastAPI
 from pasta_core.events import Comparison
 from pasta_core.interpreter import SettingsError
 from pasta_core.models import ModelSpecError
+from pasta_core.view import RequestView
 
 from . import charts, learn
 from .config import ROOT, SpaceConfig
 from .jobs import JobQueue, ModelRegistry, QueueFull
 from .jobs import Request as JobRequest
-from .lanes import EMPTY_BOARD, Board, render_board, thread_color
+from .lanes import EMPTY_BOARD, recording, render_board, thread_color
 from .stepper import IDLE_S, SlotBusy, StepSession
 from .train_tab import CSS as TRAIN_CSS
 from .train_tab import build_train_tab
@@ -59,7 +60,7 @@ class LiveRun:
     the UI can batch them (and show the wait for the slot) at its own pace. `cancel()` closes
     the job's stream: the run stops within one step and the slot is freed."""
 
-    def __init__(self, jobs: JobQueue, req: JobRequest, board: Board):
+    def __init__(self, jobs: JobQueue, req: JobRequest, board: RequestView):
         self.board = board
         self.buf: list[Any] = []
         self.error: BaseException | None = None
@@ -167,9 +168,9 @@ class App:
             raise gr.Error(str(e), title="Check the settings") from e
         return req
 
-    def write_trace(self, board: Board) -> str | None:
-        traces = [v.trace for v in board.views.values() if v.trace is not None]
-        if not traces or len(traces) != len(board.views):
+    def write_trace(self, board: RequestView) -> str | None:
+        traces = [v.trace for v in board.runs.values() if v.trace is not None]
+        if not traces or len(traces) != len(board.runs):
             return None
         obj = Comparison(*traces).to_dict() if board.mode == "both" else traces[0].to_dict()
         path = self.trace_dir / f"pasta-trace-{board.mode}-{uuid.uuid4().hex[:8]}.json"
@@ -198,7 +199,7 @@ def status_html(text: str, kind: str = "idle") -> str:
     return f"<div class='status status-{kind}' data-status='{kind}'>{text}</div>"
 
 
-def _board_status(board: Board, jobs: JobQueue) -> str:
+def _board_status(board: RequestView, jobs: JobQueue) -> str:
     if board.stopped:
         return status_html("■ Stopped. The run ended within one step and the decoding slot is "
                            "free again.", "stopped")
@@ -212,7 +213,7 @@ def _board_status(board: Board, jobs: JobQueue) -> str:
         label = {"pasta": "PASTA", "sequential": "sequential decoding"}.get(cur.run, cur.run)
         return status_html(f"<span class='spinner'></span> Decoding with {label} — step "
                            f"{cur.steps}, {cur.tokens} tokens, {cur.wall_s:.2f} s", "running")
-    views = list(board.views.values())
+    views = list(board.runs.values())
     if board.mode == "both":
         comp = Comparison(views[0].trace, views[1].trace)  # type: ignore[arg-type]
         return status_html(
@@ -227,18 +228,18 @@ def _board_status(board: Board, jobs: JobQueue) -> str:
                        f"({tr.end_reason}).", "done")
 
 
-def _answer_md(board: Board | None) -> str:
+def _answer_md(board: RequestView | None) -> str:
     if board is None:
         return "*The answer appears here as it is written, in reading order.*"
-    view = board.views.get("pasta") or next(iter(board.views.values()))
+    view = board.runs.get("pasta") or next(iter(board.runs.values()))
     text = view.spliced
     return text if text.strip() else "*…*"
 
 
-def _annotated(board: Board | None) -> str:
+def _annotated(board: RequestView | None) -> str:
     if board is None:
         return ""
-    view = board.views.get("pasta") or next(iter(board.views.values()))
+    view = board.runs.get("pasta") or next(iter(board.runs.values()))
     return view.trace.annotated if view.trace is not None else ""
 
 
@@ -257,7 +258,7 @@ def _step_info(st: StepSession | None) -> str:
                 "step</b>.</div>")
     parts = []
     for tid, n, pos in zip(step.threads, step.n_tokens, step.positions, strict=True):
-        lane = st.view.lanes.get(tid)
+        lane = st.view.threads.get(tid)
         name = "main" if tid == 0 else f"#{tid} {lane.topic if lane else ''}"
         parts.append(f"<span class='chip' style='--c:{thread_color(tid)}'>{name}: {n} token"
                      f"{'s' if n != 1 else ''} at position{'s' if n != 1 else ''} "
@@ -276,7 +277,7 @@ def _step_figure(st: StepSession | None):
                                    "Start step mode and press Next step.")
     step = st.last_step
     width = len(st.owners)
-    names = {tid: "main" if tid == 0 else f"#{tid} {st.view.lanes[tid].topic}"[:16]
+    names = {tid: "main" if tid == 0 else f"#{tid} {st.view.threads[tid].topic}"[:16]
              for tid in step.threads}
     rows = [f"{names[tid]} @{p}" for tid, pos in zip(step.threads, step.positions, strict=True)
             for p in pos]
@@ -290,8 +291,8 @@ def _step_figure(st: StepSession | None):
 def _step_lanes(st: StepSession | None) -> str:
     if st is None:
         return ""
-    board = Board("pasta", st.req.model)
-    board.views["pasta"] = st.view
+    board = RequestView("pasta", st.req.model)
+    board.runs["pasta"] = st.view
     board.stopped = st.closed and st.view.trace is None
     return render_board(board)
 
@@ -481,7 +482,7 @@ def build_demo(config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue) -> 
                       seed_v, force_on_v, force_text_v, request: gr.Request):
             req = ui.request(prompt_v, model_v, hub_v, mode_v, max_new_v, threads_v, temp_v,
                              top_p_v, seed_v, force_on_v, force_text_v)
-            board = Board(req.mode, req.model)
+            board = RequestView(req.mode, req.model)
             sid = request.session_hash or uuid.uuid4().hex
             old = ui.live.pop(sid, None)
             if old is not None:
@@ -507,10 +508,10 @@ def build_demo(config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue) -> 
                         board.add(ev)
                     if live.error is not None:
                         raise _as_gr_error(live.error)
-                    done_now = sum(v.done for v in board.views.values())
+                    done_now = sum(v.done for v in board.runs.values())
                     if fin or done_now != finished_runs:  # a run ended: its charts too
                         finished_runs = done_now
-                        views = list(board.views.values())
+                        views = list(board.runs.values())
                         last = time.monotonic()
                         yield (_board_status(board, jobs), render_board(board), _answer_md(board),
                                skip, skip, charts.tokens_over_time(views), charts.timeline(views),
@@ -530,11 +531,11 @@ def build_demo(config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue) -> 
                 yield (_board_status(board, jobs), render_board(board), skip, skip, skip, skip,
                        skip, skip, skip, skip)
                 return
-            views = list(board.views.values())
+            views = list(board.runs.values())
             path = ui.write_trace(board)
             yield (_board_status(board, jobs), render_board(board), _answer_md(board),
                    _annotated(board), charts.summary_cards(views), skip, skip, skip,
-                   board.recording(), gr.update(value=path, visible=path is not None))
+                   recording(board), gr.update(value=path, visible=path is not None))
 
         run_evt = gr.on([run_btn.click, prompt.submit], run, run_inputs, run_outputs,
                         api_name="decode", show_progress="hidden", concurrency_limit=None)
