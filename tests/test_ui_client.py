@@ -79,6 +79,12 @@ def test_a_run_streams_lanes_and_its_numbers_equal_the_cli(client, cli_both):
     assert [r["run"] for r in rec["runs"]] == ["pasta", "sequential"]
     assert [r["steps"] for r in rec["runs"]] == [trace["pasta"]["steps"],
                                                    trace["sequential"]["steps"]]
+    for r, run in zip(rec["runs"], ("pasta", "sequential"), strict=True):
+        # named fields (pasta_core.view's replay schema), not positions in a list
+        assert all(isinstance(e, dict) and {"kind", "t"} <= e.keys() for e in r["events"])
+        assert sum(e["tokens"] for e in r["events"] if e["kind"] == "text") == \
+            trace[run]["tokens_total"]
+        assert [t["id"] for t in r["threads"]] == [t["id"] for t in trace[run]["threads"]]
 
 
 def test_updates_arrive_at_least_ten_times_a_second(client):
