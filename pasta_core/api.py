@@ -6,25 +6,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .events import Comparison, Done, Event, Trace
-from .interpreter import Interpreter, Settings, SettingsError
+from .interpreter import Interpreter
 from .models import LoadedModel
+from .settings import RUN_MODES, Prompt, Settings, plan_runs
 
-RUN_MODES = ("pasta", "sequential", "plain", "both")
-Prompt = str | list[dict[str, str]]  # a user message, or a conversation [{"role", "content"}]
+__all__ = ["RUN_MODES", "decode", "dry_run", "stream"]
 
 
 def stream(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | None = None,
            should_stop: Callable[[], bool] | None = None, **settings: Any) -> Iterator[Event]:
     """Events of a run as they happen. Mode "both" runs PASTA, then sequential decoding of the
     same request with the same settings; each run ends with its own `Done` event."""
-    if mode not in RUN_MODES:
-        raise SettingsError(f"mode must be one of {', '.join(RUN_MODES)} (got {mode!r})")
-    try:
-        s = Settings(**settings)
-    except TypeError as e:
-        raise SettingsError(f"unknown setting: {e}; known: {', '.join(Settings().__dict__)}") from e
-    runs = ("pasta", "sequential") if mode == "both" else (mode,)
-    interpreters = [Interpreter(lm, prompt, m, s, force, should_stop) for m in runs]
+    s = Settings.of(settings)
+    interpreters = [Interpreter(lm, prompt, m, s, force, should_stop) for m in plan_runs(mode)]
     for it in interpreters:
         yield from it.events()
 

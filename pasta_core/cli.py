@@ -21,10 +21,9 @@ from pathlib import Path
 
 from .api import RUN_MODES, decode
 from .events import Comparison, Trace
-from .interpreter import SettingsError
 from .lang import parse
 from .models import ModelSpecError, load_model
-from .runners import RUNNERS
+from .settings import PUBLIC, RUNNERS, SettingsError, add_arguments
 
 DEFAULT_MODEL = "bundled:pasta-tiny"
 
@@ -53,10 +52,8 @@ def cmd_decode(a: argparse.Namespace) -> int:
     force = _read(a.force_file, "force file") if a.force_file else None
     try:
         lm = load_model(a.model, device=a.device)
-        result = decode(lm, a.prompt, mode=a.mode, force=force, max_new_tokens=a.max_new_tokens,
-                        max_threads=a.max_threads, max_thread_tokens=a.max_thread_tokens,
-                        temperature=a.temperature, top_p=a.top_p, seed=a.seed,
-                        runner=a.runner)
+        settings = {k.name: getattr(a, k.name) for k in PUBLIC}
+        result = decode(lm, a.prompt, mode=a.mode, force=force, runner=a.runner, **settings)
     except (ModelSpecError, SettingsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -175,12 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--model", default=DEFAULT_MODEL, help=f"model spec (default {DEFAULT_MODEL})")
     d.add_argument("--prompt", required=True)
     d.add_argument("--mode", choices=RUN_MODES, default="pasta")
-    d.add_argument("--max-new-tokens", type=int, default=256)
-    d.add_argument("--max-threads", type=int, default=8)
-    d.add_argument("--max-thread-tokens", type=int, default=256)
-    d.add_argument("--temperature", type=float, default=0.0)
-    d.add_argument("--top-p", type=float, default=1.0)
-    d.add_argument("--seed", type=int, default=0)
+    add_arguments(d)  # every decoding setting, from settings.KNOBS
     d.add_argument("--force-file", help="teacher-force this annotated response")
     d.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda when available)")
     d.add_argument("--runner", choices=RUNNERS, default="auto",

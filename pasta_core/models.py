@@ -83,6 +83,12 @@ class LoadedModel:
     def eos_token_id(self) -> int:
         return self.eos_token_ids[0]
 
+    @property
+    def max_positions(self) -> int | None:
+        """The model's position limit (None when its config does not say)."""
+        config = getattr(self.model, "config", None)
+        return getattr(config, "max_position_embeddings", None)
+
 
 def encode_prompt(tok, prompt: str | list[dict[str, str]]) -> list[int]:
     """Prompt ids, through the tokenizer's chat template when it has one. `prompt` is the
@@ -205,7 +211,7 @@ def _load_dir(spec: str, path: Path, device: torch.device, dtype: torch.dtype,
 
     if not (path / "config.json").is_file():
         raise ModelSpecError(
-            f"{spec!r}: {path} has no config.json; a model directory needs the files that "
+            f"{spec!r} has no config.json; a model directory needs the files that "
             "save_pretrained() writes (config.json, weights, tokenizer)"
         )
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
@@ -230,22 +236,46 @@ def _finish(spec, model, tok, device, dtype) -> LoadedModel:
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 
 
-def resolve_dir(spec: str) -> Path | None:
-    """The local directory a spec names, or None for random: specs and Hub ids."""
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # runs/NAME and bundled:NAME
+
+
+def _inside(base: Path, name: str, spec: str, what: str) -> Path:
+    """base/name, refusing any name that is not a plain folder name (no separators, no `..`,
+    no absolute path) or that resolves outside `base` (a symlink out)."""
+    if not RUN_NAME.match(name) or name in (".", ".."):
+        raise ModelSpecError(f"{spec!r} is not a valid {what}: a name is 1-64 letters, digits, "
+                             "'.', '_' or '-', starting with a letter or digit")
+    path = base / name
+    try:
+        inside = path.resolve().is_relative_to(base.resolve())
+    except OSError:
+        inside = False
+    if not inside:
+        raise ModelSpecError(f"{spec!r} is not a valid {what}")
+    return path
+
+
+def resolve_dir(spec: str, local: bool = True) -> Path | None:
+    """The local directory a spec names, or None for random: specs and Hub ids. `local=False`
+    (a visitor's spec) refuses anything but bundled:NAME and runs/NAME. Messages name the spec,
+    never a server path."""
     if spec.startswith("bundled:"):
-        path = BUNDLED_DIR / spec[len("bundled:"):]
+        path = _inside(BUNDLED_DIR, spec[len("bundled:"):], spec, "bundled model name")
         if not path.is_dir():
             raise ModelSpecError(
-                f"bundled model {spec!r} is not in {BUNDLED_DIR}; available: "
+                f"bundled model {spec!r} is not installed; available: "
                 f"{', '.join(list_bundled()) or 'none'} (build them with "
                 "`python -m pasta_core train world`), or use random:llama"
             )
         return path
     if spec.startswith("runs/"):
-        path = RUNS_DIR / spec[len("runs/"):]
+        path = _inside(RUNS_DIR, spec[len("runs/"):], spec, "training run name")
         if not path.is_dir():
-            raise ModelSpecError(f"no training run {spec!r} in {RUNS_DIR}")
+            raise ModelSpecError(f"there is no training run {spec!r}; train one in the Train tab "
+                                 "or with `python -m pasta_core train`")
         return path
+    if not local:
+        return None
     path = Path(spec).expanduser()
     if path.is_dir():
         return path
@@ -262,20 +292,21 @@ def list_bundled() -> list[str]:
 
 def load_model(spec: str, device: str | torch.device | None = None,
                dtype: str | torch.dtype | None = None,
-               trust_remote_code: bool = False) -> LoadedModel:
+               trust_remote_code: bool = False, local: bool = True) -> LoadedModel:
     """Load a model spec (see the module docstring) and warm it up, so that the first timed
-    run is not charged for one-off allocations. Raises ModelSpecError with advice."""
+    run is not charged for one-off allocations. Raises ModelSpecError with advice. `local=False`
+    is for specs a visitor wrote: no local directory but bundled:NAME and runs/NAME."""
     if not isinstance(spec, str) or not spec.strip():
         raise ModelSpecError("the model spec is empty; use bundled:pasta-tiny, random:llama, "
                              "a local directory or a Hub id")
-    lm = _load(spec.strip(), device, dtype, trust_remote_code)
+    lm = _load(spec.strip(), device, dtype, trust_remote_code, local)
     with torch.inference_mode():
         lm.model(input_ids=torch.tensor([lm.encode_prompt("warm up")], device=lm.device))
     return lm
 
 
 def _load(spec: str, device: str | torch.device | None, dtype: str | torch.dtype | None,
-          trust_remote_code: bool) -> LoadedModel:
+          trust_remote_code: bool, local: bool = True) -> LoadedModel:
     dev = torch.device(device) if device is not None else default_device()
     if isinstance(dtype, str):
         names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
@@ -286,7 +317,7 @@ def _load(spec: str, device: str | torch.device | None, dtype: str | torch.dtype
     dt = dtype or default_dtype(dev)
     if spec.startswith("random:"):
         return _load_random(spec, dev, dt)
-    path = resolve_dir(spec)
+    path = resolve_dir(spec, local)
     if path is not None:
         return _load_dir(spec, path, dev, dt, trust_remote_code)
     if not _HUB_ID.match(spec):

@@ -11,6 +11,7 @@ Every route reads the same events the UI draws; nothing is re-derived on the sid
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -19,55 +20,73 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sse_starlette.sse import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pasta_core.events import Done, Splicer, Trace
-from pasta_core.interpreter import SettingsError
 from pasta_core.models import ModelSpecError
+from pasta_core.settings import KNOB, PUBLIC, RUN_MODES, SettingsError
 
-from .jobs import JobQueue, QueueFull
+from .jobs import JobQueue, Queued, QueueFull, scrub
 from .jobs import Request as JobRequest
 
 log = logging.getLogger(__name__)
 
 
-class DecodeBody(BaseModel):
-    """A decoding request (`/api/decode/stream`). Settings as in the CLI."""
+def _knob_fields(names: tuple[str, ...]) -> dict[str, Any]:
+    """Pydantic fields for decoding settings: types and defaults from `settings.KNOBS`; ranges
+    are checked by `DecodeRequest.build` against this server's limits, naming the field."""
+    return {n: (KNOB[n].kind, Field(KNOB[n].default, description=KNOB[n].help)) for n in names}
 
+
+_SETTING_NAMES = tuple(k.name for k in PUBLIC)
+
+
+class _DecodeFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str
     model: str | None = None
-    mode: Literal["pasta", "sequential", "plain", "both"] = "pasta"
+    mode: Literal[RUN_MODES] = "pasta"  # type: ignore[valid-type]
     force: str | None = Field(None, description="teacher-force this annotated response")
-    max_new_tokens: int = Field(256, ge=1)
-    max_threads: int = Field(8, ge=1)
-    max_thread_tokens: int = Field(256, ge=1)
-    temperature: float = Field(0.0, ge=0.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    seed: int = Field(0, ge=0)
 
-    def job(self, default_model: str) -> JobRequest:
-        settings = self.model_dump(include={"max_new_tokens", "max_threads", "max_thread_tokens",
-                                            "temperature", "top_p", "seed"})
-        return JobRequest(self.model or default_model, self.prompt, self.mode, self.force,
-                          settings)
+
+DecodeBody = create_model("DecodeBody", __base__=_DecodeFields,
+                          __doc__="A decoding request (`/api/decode/stream`). Settings as in "
+                                  "the CLI.", **_knob_fields(_SETTING_NAMES))
+
+
+def decode_job(body: BaseModel, default_model: str, owner: str) -> JobRequest:
+    settings = body.model_dump(include=set(_SETTING_NAMES))
+    return JobRequest.build(body.model or default_model, body.prompt, body.mode, body.force,
+                            settings, owner)
+
+
+class TextPart(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["text"]
+    text: str
 
 
 class Message(BaseModel):
     role: str
-    content: str | list[dict[str, Any]]
+    content: str | list[TextPart]
 
     def text(self) -> str:
         if isinstance(self.content, str):
             return self.content
-        return "".join(p.get("text", "") for p in self.content if p.get("type") == "text")
+        return "".join(p.text for p in self.content)
 
 
-class ChatBody(BaseModel):
+class _ChatFields(BaseModel):
     """OpenAI chat completions. `mode`, `max_threads` and `max_thread_tokens` are extensions
     (pass them with the openai client's `extra_body`). Sampling defaults to greedy, as in the
     CLI, unless `temperature` is given."""
@@ -77,23 +96,37 @@ class ChatBody(BaseModel):
     model: str
     messages: list[Message] = Field(min_length=1)
     stream: bool = False
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    temperature: float = Field(0.0, ge=0.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    seed: int = Field(0, ge=0)
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
     n: int = Field(1, ge=1, le=1)
     stream_options: dict[str, Any] | None = None
     mode: Literal["pasta", "sequential", "plain"] = "pasta"
-    max_threads: int = Field(8, ge=1)
-    max_thread_tokens: int = Field(256, ge=1)
 
-    def job(self) -> JobRequest:
-        settings = {"max_new_tokens": self.max_completion_tokens or self.max_tokens or 256,
-                    "max_threads": self.max_threads, "max_thread_tokens": self.max_thread_tokens,
-                    "temperature": self.temperature, "top_p": self.top_p, "seed": self.seed}
-        messages = [{"role": m.role, "content": m.text()} for m in self.messages]
-        return JobRequest(self.model, messages, self.mode, None, settings)
+
+ChatBody = create_model("ChatBody", __base__=_ChatFields, **_knob_fields(
+    tuple(n for n in _SETTING_NAMES if n != "max_new_tokens")))
+
+
+def chat_job(body: Any, owner: str) -> JobRequest:
+    settings = body.model_dump(include=set(_SETTING_NAMES))
+    name = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
+    given = getattr(body, name)
+    settings["max_new_tokens"] = KNOB["max_new_tokens"].default if given is None else given
+    roles = {"developer": "system"}  # OpenAI's newer name for the system role
+    messages = [{"role": roles.get(m.role, m.role), "content": m.text()} for m in body.messages]
+    try:
+        return JobRequest.build(body.model, messages, body.mode, None, settings, owner)
+    except SettingsError as e:  # name the field the client sent, not ours
+        if e.field != "max_new_tokens":
+            raise
+        raise SettingsError(str(e).replace("max_new_tokens", name), name) from None
+
+
+def client_id(request: Request) -> str:
+    """Who is asking, for the per-client queue limit: the first forwarded address behind a
+    proxy (Spaces), else the peer's."""
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+    return forwarded or (request.client.host if request.client else "")
 
 
 def openai_error(status: int, message: str, param: str | None = None,
@@ -103,16 +136,23 @@ def openai_error(status: int, message: str, param: str | None = None,
                                    "code": code}}, status_code=status)
 
 
+def api_error(status: int, message: str, code: str, openai: bool,
+              param: str | None = None) -> JSONResponse:
+    """The API's error shape: `{"error": message, "code": …}` (OpenAI's shape on /v1/)."""
+    if openai:
+        return openai_error(status, message, param, code)
+    return JSONResponse({"error": message, "code": code}, status_code=status)
+
+
 def _error_for(e: Exception, openai: bool) -> JSONResponse:
+    param = getattr(e, "field", None)
     if isinstance(e, ModelSpecError):
         status, param, code = 404, "model", "model_not_found"
     elif isinstance(e, QueueFull):
-        status, param, code = 503, None, "queue_full"
+        status, code = 503, "queue_full"
     else:
-        status, param, code = 400, None, "invalid_value"
-    if openai:
-        return openai_error(status, str(e), param, code)
-    return JSONResponse({"error": str(e), "code": code}, status_code=status)
+        status, code = 400, "invalid_value"
+    return api_error(status, scrub(str(e)), code, openai, param)
 
 
 def pasta_fields(trace: Trace) -> dict[str, Any]:
@@ -123,56 +163,50 @@ def pasta_fields(trace: Trace) -> dict[str, Any]:
             "wall_s": trace.wall_s, "end_reason": trace.end_reason}
 
 
+REFUSED = (SettingsError, ModelSpecError, QueueFull, ValueError)
+
+
+async def _until_disconnected(request: Request) -> None:
+    while not await request.is_disconnected():
+        await asyncio.sleep(0.25)
+
+
 def create_router(jobs: JobQueue, default_model: str) -> APIRouter:
     r = APIRouter()
 
-    async def first_event(req: JobRequest):
-        """Start the job and wait for its first event, so that errors found before decoding
-        starts (bad settings, unknown model, full queue) become a 4xx instead of a broken
-        stream."""
-        agen = jobs.run(req)
+    async def sse(make_job: Any):
         try:
-            first = await agen.__anext__()
-        except BaseException:
-            await agen.aclose()
-            raise
-        return first, agen
-
-    async def sse(req: JobRequest):
-        try:
-            first, agen = await first_event(req)
-        except (SettingsError, ModelSpecError, QueueFull, ValueError) as e:
+            ticket = await jobs.submit(make_job())
+        except REFUSED as e:
             return _error_for(e, openai=False)
 
         async def gen() -> AsyncIterator[dict[str, str]]:
+            agen = jobs.events(ticket, queued=True)  # headers and a `queued` event at once
             try:
-                ev = first
-                while True:
+                async for ev in agen:
                     yield {"event": ev.type, "data": json.dumps(ev.to_dict())}
-                    ev = await agen.__anext__()
-            except StopAsyncIteration:
-                return
             except Exception as e:  # a failure mid-run is an event, not a dropped connection
                 log.exception("decode stream failed")
-                yield {"event": "error", "data": json.dumps({"error": str(e)})}
+                yield {"event": "error", "data": json.dumps(
+                    {"error": "decoding failed on the server; try again", "code": "failed"})}
+                del e
             finally:
                 await agen.aclose()
 
         return EventSourceResponse(gen(), ping=15)
 
     @r.post("/api/decode/stream")
-    async def decode_stream_post(body: DecodeBody):
-        return await sse(body.job(default_model))
+    async def decode_stream_post(body: DecodeBody, request: Request):  # type: ignore[valid-type]
+        return await sse(lambda: decode_job(body, default_model, client_id(request)))
 
     @r.get("/api/decode/stream")
     async def decode_stream_get(request: Request):
         params = dict(request.query_params)
         try:
             body = DecodeBody(**params)
-        except Exception as e:  # pydantic's ValidationError, shown as a 400
-            return JSONResponse({"error": _validation_message(e), "code": "invalid_value"},
-                                status_code=400)
-        return await sse(body.job(default_model))
+        except ValidationError as e:
+            return api_error(400, _validation_message(e), "invalid_value", openai=False)
+        return await sse(lambda: decode_job(body, default_model, client_id(request)))
 
     @r.get("/api/queue")
     async def queue():
@@ -186,58 +220,84 @@ def create_router(jobs: JobQueue, default_model: str) -> APIRouter:
             for m in jobs.registry.available()]}
 
     @r.post("/v1/chat/completions")
-    async def chat(body: ChatBody):
-        req = body.job()
+    async def chat(body: ChatBody, request: Request):  # type: ignore[valid-type]
         try:
-            first, agen = await first_event(req)
-        except (SettingsError, ModelSpecError, QueueFull, ValueError) as e:
+            ticket = await jobs.submit(chat_job(body, client_id(request)))
+        except REFUSED as e:
             return _error_for(e, openai=True)
-        cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        base = {"id": cid, "created": created, "model": body.model}
-
-        async def events():
-            yield first
-            async for ev in agen:
-                yield ev
-
+        base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()),
+                "model": body.model}
         if not body.stream:
-            trace = None
-            async for ev in events():
-                if isinstance(ev, Done):
-                    trace = ev.trace
-            assert trace is not None
-            return {**base, "object": "chat.completion", "choices": [{
-                "index": 0, "message": {"role": "assistant", "content": trace.text},
-                "finish_reason": _finish(trace), "logprobs": None}],
-                "usage": _usage(trace), "pasta": pasta_fields(trace)}
-
-        include_usage = bool((body.stream_options or {}).get("include_usage"))
-
-        async def gen() -> AsyncIterator[str]:
-            def chunk(delta: dict, finish: str | None = None, **extra) -> str:
-                return json.dumps({**base, "object": "chat.completion.chunk", "choices": [{
-                    "index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-                    **extra})
-
-            splicer = Splicer()
-            try:
-                yield chunk({"role": "assistant", "content": ""})
-                async for ev in events():
-                    new = splicer.add(ev)
-                    if new:
-                        yield chunk({"content": new})
-                    if isinstance(ev, Done):
-                        yield chunk({}, _finish(ev.trace), pasta=pasta_fields(ev.trace))
-                        if include_usage:
-                            yield json.dumps({**base, "object": "chat.completion.chunk",
-                                              "choices": [], "usage": _usage(ev.trace)})
-                yield "[DONE]"
-            finally:
-                await agen.aclose()
-
-        return EventSourceResponse(gen(), ping=15)
+            return await _chat_whole(jobs, ticket, base, request)
+        return EventSourceResponse(_chat_chunks(jobs, ticket, base, body), ping=15)
 
     return r
+
+
+async def _last_trace(jobs: JobQueue, ticket: Any) -> Trace | None:
+    trace = None
+    async for ev in jobs.events(ticket):
+        if isinstance(ev, Done):
+            trace = ev.trace
+    return trace
+
+
+async def _chat_whole(jobs: JobQueue, ticket: Any, base: dict, request: Request):
+    """A non-streaming completion; a client that leaves stops its run (or its wait) at once."""
+    work = asyncio.ensure_future(_last_trace(jobs, ticket))
+    watch = asyncio.ensure_future(_until_disconnected(request))
+    try:
+        await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+    if not work.done():
+        work.cancel()  # the job's generator closes: its run stops within one step
+        return api_error(499, "the client closed the request", "client_closed", openai=True)
+    try:
+        trace = work.result()
+    except REFUSED as e:
+        return _error_for(e, openai=True)
+    except Exception:
+        log.exception("chat completion failed")
+        return api_error(500, "decoding failed on the server; try again", "failed", openai=True)
+    if trace is None:
+        return api_error(500, "the run ended without a result; try again", "failed", openai=True)
+    return {**base, "object": "chat.completion", "choices": [{
+        "index": 0, "message": {"role": "assistant", "content": trace.text},
+        "finish_reason": _finish(trace), "logprobs": None}],
+        "usage": _usage(trace), "pasta": pasta_fields(trace)}
+
+
+async def _chat_chunks(jobs: JobQueue, ticket: Any, base: dict, body: Any
+                       ) -> AsyncIterator[str]:
+    include_usage = bool((body.stream_options or {}).get("include_usage"))
+
+    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        return json.dumps({**base, "object": "chat.completion.chunk", "choices": [{
+            "index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra})
+
+    splicer = Splicer()
+    agen = jobs.events(ticket)
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        async for ev in agen:
+            if isinstance(ev, Queued):
+                continue
+            new = splicer.add(ev)
+            if new:
+                yield chunk({"content": new})
+            if isinstance(ev, Done):
+                yield chunk({}, _finish(ev.trace), pasta=pasta_fields(ev.trace))
+                if include_usage:
+                    yield json.dumps({**base, "object": "chat.completion.chunk",
+                                      "choices": [], "usage": _usage(ev.trace)})
+        yield "[DONE]"
+    except Exception:
+        log.exception("chat stream failed")
+        yield json.dumps({"error": {"message": "decoding failed on the server; try again",
+                                    "type": "server_error", "param": None, "code": "failed"}})
+    finally:
+        await agen.aclose()
 
 
 def _finish(trace: Trace) -> str:
@@ -265,12 +325,32 @@ def install(app: FastAPI, jobs: JobQueue, default_model: str, max_body_bytes: in
     """Add the API routes, clear 400s for malformed bodies, and the body-size limit."""
     app.include_router(create_router(jobs, default_model))
 
+    def ours(request: Request) -> bool:
+        return request.url.path.startswith(("/api/", "/v1/"))
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        msg = _validation_message(exc)
-        if request.url.path.startswith("/v1/"):
-            return openai_error(400, msg, code="invalid_value")
-        return JSONResponse({"error": msg, "code": "invalid_value"}, status_code=400)
+        if not ours(request):
+            return await request_validation_exception_handler(request, exc)
+        return api_error(400, _validation_message(exc), "invalid_value",
+                         request.url.path.startswith("/v1/"))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        """FastAPI's own errors (unknown route, wrong method, a body it cannot parse, such as
+        JSON nested too deep) in the API's shape on the API's paths."""
+        if not ours(request):
+            return await http_exception_handler(request, exc)
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+        detail = exc.detail if isinstance(exc.detail, str) else "invalid request"
+        return api_error(exc.status_code, scrub(detail), codes.get(exc.status_code,
+                         "invalid_value"), request.url.path.startswith("/v1/"))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception):
+        log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+        return api_error(500, "the server failed on this request; try again", "failed",
+                         request.url.path.startswith("/v1/"))
 
     app.add_middleware(BodyLimit, limit=max_body_bytes, prefixes=("/api/", "/v1/"))
 

@@ -17,9 +17,13 @@ class Limits:
     max_new_tokens: int = 512
     max_threads: int = 16
     max_thread_tokens: int = 512
-    max_prompt_chars: int = 4000
+    max_prompt_tokens: int = 1024  # after the chat template, roles included
+    max_prompt_chars: int = 8000  # a cheap first check, before any tokenizer runs
+    max_messages: int = 32
     max_body_bytes: int = 65536
     queue_size: int = 16
+    max_queued_per_client: int = 2  # waiting requests one client (session or address) may have
+    step_idle_s: float = 20.0  # a stepped run left alone this long gives the slot back
     loaded_models: int = 3
 
 

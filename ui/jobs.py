@@ -1,10 +1,12 @@
 """Models in memory and the one decoding slot, shared by the UI and the HTTP API.
 
 One job decodes at a time (a GPU would otherwise time-slice and every timing would lie); others
-wait in a bounded queue. A job runs the interpreter in a worker thread and hands its events to
-the asyncio side; when the consumer goes away (a closed browser tab, a dropped SSE client, the
-Stop button) the job is told to stop, which the interpreter honours within one step, and the
-slot is free for the next request.
+wait in a bounded first-come-first-served line. A request is checked in full (fields, the
+server's limits, its prompt's length in tokens) BEFORE it joins the line, so a request that
+could not run never waits. A job runs the interpreter in a worker thread and hands its events
+to the asyncio side; when the consumer goes away (a closed tab, a dropped client, the Stop
+button) the job is told to stop: a waiting job leaves the line at once, a running one within
+one step (one prefill chunk), and the slot is free for the next request.
 """
 
 from __future__ import annotations
@@ -12,16 +14,24 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import re
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from pasta_core import lang
-from pasta_core.api import RUN_MODES
 from pasta_core.events import Event
-from pasta_core.interpreter import Interpreter, Settings, SettingsError, check_prompt
-from pasta_core.models import LoadedModel, ModelSpecError, list_bundled, load_model
+from pasta_core.interpreter import Interpreter
+from pasta_core.models import (
+    _HUB_ID,
+    LoadedModel,
+    ModelSpecError,
+    list_bundled,
+    load_model,
+)
+from pasta_core.settings import DecodeRequest, RequestLimits, SettingsError, plan_runs
 
 from .config import SpaceConfig
 
@@ -37,13 +47,24 @@ except ImportError:  # anywhere else it is a no-op
         return fn
 
 
+Request = DecodeRequest  # the UI and the routes build the one request record
+
+_PATHS = re.compile(r"(?:[A-Za-z]:)?(?:/[\w.~+@-]+){2,}/?")
+
+
+def scrub(message: str) -> str:
+    """A message fit for a visitor: any filesystem path in it becomes "<path>"."""
+    return _PATHS.sub("<path>", message)
+
+
 class QueueFull(RuntimeError):
     pass
 
 
 class ModelRegistry:
     """Loads model specs on demand, keeps the last few in memory, refuses specs this Space does
-    not offer."""
+    not offer. A visitor names models, never paths: the configured specs, `runs/NAME` (a
+    finished training run, resolved inside runs/) and, where allowed, Hub ids."""
 
     def __init__(self, config: SpaceConfig):
         self.config = config
@@ -63,18 +84,22 @@ class ModelRegistry:
                               if (p / "config.json").is_file())
         return out
 
-    def check(self, spec: str) -> None:
-        spec = spec.strip()
+    def check(self, spec: str) -> str:
+        """The spec as it will be loaded, or ModelSpecError (no server path in it)."""
+        spec = spec.strip() if isinstance(spec, str) else ""
         if spec in self.config.models or spec in self._models:
-            return
+            return spec
         if spec.startswith("runs/") and self.config.allow_runs:
-            return
-        if "/" in spec and not spec.startswith(("bundled:", "random:", "runs/", ".", "/")):
+            if spec in self.available():
+                return spec
+            raise ModelSpecError(f"there is no finished training run {spec[:80]!r}; "
+                                 f"available: {', '.join(self.available())}")
+        if _HUB_ID.match(spec) and not spec.startswith(("bundled:", "random:", "runs/")):
             if self.config.allow_hub_models:
-                return
-            raise ModelSpecError(f"model {spec!r} is a Hub id and this server does not load Hub "
-                                 f"models; available: {', '.join(self.available())}")
-        raise ModelSpecError(f"model {spec!r} is not offered here; available: "
+                return spec
+            raise ModelSpecError(f"model {spec[:80]!r} is a Hub id and this server does not load "
+                                 f"Hub models; available: {', '.join(self.available())}")
+        raise ModelSpecError(f"model {spec[:80]!r} is not offered here; available: "
                              f"{', '.join(self.available())}")
 
     def forget(self, spec: str) -> None:
@@ -83,13 +108,19 @@ class ModelRegistry:
             self._models.pop(spec.strip(), None)
 
     def get(self, spec: str) -> LoadedModel:
-        spec = spec.strip()
-        self.check(spec)
+        spec = self.check(spec)
         with self._lock:
             if spec in self._models:
                 self._models.move_to_end(spec)
                 return self._models[spec]
-            lm = load_model(spec)
+            try:  # configured specs may be local folders; a visitor's never are
+                lm = load_model(spec, local=spec in self.config.models)
+            except ModelSpecError as e:
+                raise ModelSpecError(scrub(str(e))) from e
+            except Exception as e:  # broken files: the detail goes to the log, not the visitor
+                log.exception("loading %s failed", spec)
+                raise ModelSpecError(f"model {spec!r} could not be loaded (its files are "
+                                     "missing or broken); choose another model") from e
             self._models[spec] = lm
             while len(self._models) > self.config.limits.loaded_models:
                 old, _ = self._models.popitem(last=False)
@@ -107,99 +138,197 @@ class JobRecord:
     steps: int = 0
     started: float = field(default_factory=time.time)
     ended: float | None = None
+    owner: str = field(default="", repr=False)
+
+    def public(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "owner"}
 
 
-@dataclass
-class Request:
-    """A validated decoding request, ready to queue."""
+@dataclass(frozen=True)
+class Queued:
+    """A waiting job's place in line (1 = next), sent when it joins and when it changes."""
 
-    model: str
-    prompt: str | list[dict[str, str]]
-    mode: str = "pasta"
-    force: str | None = None
-    settings: dict = field(default_factory=dict)
+    position: int
+    waiting: int
+    type: str = "queued"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "position": self.position, "waiting": self.waiting}
+
+
+class Slot:
+    """The one decoding slot and its first-come-first-served line of waiting jobs."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._line: list[JobRecord] = []
+        self.holder: JobRecord | None = None
+
+    def join(self, rec: JobRecord) -> None:
+        with self._cv:
+            self._line.append(rec)
+
+    def waiting(self, owner: str | None = None) -> int:
+        with self._cv:
+            return sum(owner is None or r.owner == owner for r in self._line)
+
+    def position(self, rec: JobRecord) -> int:
+        with self._cv:
+            return self._line.index(rec) + 1 if rec in self._line else 0
+
+    def take(self, rec: JobRecord, timeout: float | None, cancelled: Callable[[], bool],
+             on_position: Callable[[int], None] | None = None) -> bool:
+        """Wait until `rec` is first in line and the slot is free. False (and out of the line)
+        when `timeout` passes or `cancelled()` turns true (checked every 50 ms)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        shown = -1
+        with self._cv:
+            try:
+                while True:
+                    if cancelled():
+                        return False
+                    if self.holder is None and self._line and self._line[0] is rec:
+                        self.holder = rec
+                        return True
+                    place = self._line.index(rec) + 1
+                    if on_position is not None and place != shown:
+                        shown = place
+                        on_position(place)
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cv.wait(0.05 if left is None else min(0.05, left))
+            finally:
+                if rec in self._line:
+                    self._line.remove(rec)
+                self._cv.notify_all()
+
+    def give(self, rec: JobRecord) -> None:
+        with self._cv:
+            if self.holder is rec:
+                self.holder = None
+            self._cv.notify_all()
 
 
 class JobQueue:
     def __init__(self, config: SpaceConfig, registry: ModelRegistry):
         self.config = config
         self.registry = registry
-        self._slot = threading.Lock()
-        self._waiting = 0
+        self.slot = Slot()
         self._count = 0
         self._guard = threading.Lock()
         self.jobs: collections.deque[JobRecord] = collections.deque(maxlen=50)
 
+    @property
+    def _waiting(self) -> int:
+        return self.slot.waiting()
+
     def status(self) -> dict:
         running = [j for j in self.jobs if j.state == "running"]
-        return {"running": len(running), "waiting": self._waiting,
+        return {"running": len(running), "waiting": self.slot.waiting(),
                 "queue_size": self.config.limits.queue_size,
-                "recent": [j.__dict__ for j in list(self.jobs)[-10:]]}
+                "recent": [j.public() for j in list(self.jobs)[-10:]]}
 
-    def validate(self, req: Request) -> Request:
-        """Check a request against the Space's limits; raises SettingsError/ModelSpecError."""
+    # -- checks: everything a request can be refused for, before it waits ----------------------
+
+    def limits(self) -> RequestLimits:
         lim = self.config.limits
-        if req.mode not in RUN_MODES:
-            raise SettingsError(f"mode must be one of {', '.join(RUN_MODES)} (got {req.mode!r})")
-        text = check_prompt(req.prompt)
-        if len(text) > lim.max_prompt_chars:
-            raise SettingsError(f"the prompt has {len(text)} characters; this server takes at "
-                                f"most {lim.max_prompt_chars}")
-        try:
-            s = Settings(**req.settings)
-        except TypeError as e:
-            raise SettingsError(f"unknown setting: {e}") from e
-        for name in ("max_new_tokens", "max_threads", "max_thread_tokens"):
-            if getattr(s, name) > getattr(lim, name):
-                raise SettingsError(f"{name}={getattr(s, name)} is over this server's limit of "
-                                    f"{getattr(lim, name)}")
+        return RequestLimits(lim.max_new_tokens, lim.max_threads, lim.max_thread_tokens,
+                             lim.max_messages)
+
+    def validate(self, req: DecodeRequest) -> DecodeRequest:
+        """The request checked field by field against the core's ranges and this server's
+        limits, its model loaded, and its prompt measured in tokens (after the chat template,
+        roles included). Raises SettingsError or ModelSpecError naming what was wrong."""
+        lim = self.config.limits
+        req = DecodeRequest.build(req.model, req.prompt, req.mode, req.force, req.settings,
+                                  req.owner, self.limits())
+        chars = len(req.prompt) if isinstance(req.prompt, str) else sum(
+            len(m["content"]) + len(m["role"]) for m in req.prompt)
+        if chars > lim.max_prompt_chars:
+            raise SettingsError(f"the prompt has {chars} characters; this server takes at most "
+                                f"{lim.max_prompt_chars}", "prompt")
         if req.force is not None:
             errors = lang.parse(req.force)["errors"]
             if errors:
                 e = errors[0]
-                raise SettingsError(f"the forced response has {len(errors)} PASTA-LANG error(s), "
-                                    f"first {e['code']} at {e['offset']}: {e['message']}")
-        self.registry.check(req.model)
+                raise SettingsError(f"the forced response has {len(errors)} PASTA-LANG "
+                                    f"error(s), first {e['code']} at {e['offset']}: "
+                                    f"{e['message']}", "force")
+        model = self.registry.check(req.model)
+        self._check_tokens(req, self.registry.get(model))
+        req.model = model
         return req
+
+    def _check_tokens(self, req: DecodeRequest, lm: LoadedModel) -> None:
+        lim = self.config.limits
+        n_prompt = len(lm.encode_prompt(req.prompt))
+        if n_prompt > lim.max_prompt_tokens:
+            raise SettingsError(f"the prompt is {n_prompt} tokens after the chat template "
+                                f"(roles included); this server takes at most "
+                                f"{lim.max_prompt_tokens}", "prompt")
+        n_new = req.settings["max_new_tokens"]
+        if req.force is not None:
+            n_forced = lm.count_tokens(req.force) + 1
+            if n_forced > lim.max_new_tokens:
+                raise SettingsError(f"the forced response is {n_forced} tokens; this server "
+                                    f"takes at most {lim.max_new_tokens}", "force")
+            n_new = max(n_new, n_forced)
+        cap = lm.max_positions
+        if cap is not None and n_prompt + n_new > cap:
+            raise SettingsError(f"the prompt ({n_prompt} tokens) plus max_new_tokens ({n_new}) "
+                                f"is over the model's {cap} positions; ask for at most "
+                                f"{max(cap - n_prompt, 0)} new tokens", "max_new_tokens")
 
     # -- the slot: every decoding job takes it, whoever asks (API, UI, step mode) ---------------
 
-    def enqueue(self, model: str, mode: str) -> JobRecord:
-        """Join the queue (or raise QueueFull). Follow with `acquire`, then `release`."""
+    def enqueue(self, model: str, mode: str, owner: str = "") -> JobRecord:
+        """Join the line (or raise QueueFull). Follow with `acquire`, then `release`."""
+        lim = self.config.limits
         with self._guard:
-            if self._waiting >= self.config.limits.queue_size:
-                raise QueueFull(f"the queue is full ({self._waiting} requests waiting); "
+            if self.slot.waiting() >= lim.queue_size:
+                raise QueueFull(f"the queue is full ({self.slot.waiting()} requests waiting); "
                                 "try again in a moment")
-            self._waiting += 1
+            if owner and self.slot.waiting(owner) >= lim.max_queued_per_client:
+                raise QueueFull(f"you already have {self.slot.waiting(owner)} requests waiting "
+                                f"(the limit is {lim.max_queued_per_client} per client); wait "
+                                "for them or stop one")
             self._count += 1
-            rec = JobRecord(self._count, model, mode)
+            rec = JobRecord(self._count, model, mode, owner=owner)
+            self.slot.join(rec)
             self.jobs.append(rec)
             return rec
 
-    def acquire(self, rec: JobRecord, timeout: float | None = None) -> bool:
-        """Wait for the slot (at most `timeout` seconds); the record leaves the queue either way."""
-        try:
-            got = self._slot.acquire(timeout=-1 if timeout is None else timeout)
-        finally:
-            with self._guard:
-                self._waiting -= 1
+    def acquire(self, rec: JobRecord, timeout: float | None = None,
+                cancelled: Callable[[], bool] | None = None,
+                on_position: Callable[[int], None] | None = None) -> bool:
+        """Wait for the slot (at most `timeout` seconds, until `cancelled()`); the record
+        leaves the line either way."""
+        got = self.slot.take(rec, timeout, cancelled or (lambda: False), on_position)
         if got:
             rec.state = "running"
         else:
-            rec.state, rec.end_reason, rec.ended = "failed", "the slot stayed busy", time.time()
+            rec.state, rec.ended = "stopped" if cancelled and cancelled() else "failed", time.time()
+            rec.end_reason = "left the queue" if rec.state == "stopped" else "the slot stayed busy"
         return got
 
     def release(self, rec: JobRecord, state: str, end_reason: str | None = None) -> None:
         rec.state, rec.ended = state, time.time()
         if end_reason is not None:
             rec.end_reason = end_reason
-        self._slot.release()
+        self.slot.give(rec)
 
-    async def run(self, req: Request) -> AsyncIterator[Event]:
-        """Queue `req`, then yield its events as they happen. Leaving the iteration early (or
-        being cancelled) stops the run within one step and frees the slot."""
-        self.validate(req)
-        rec = self.enqueue(req.model, req.mode)
+    async def submit(self, req: DecodeRequest) -> Ticket:
+        """Check `req` and put it in line; raises SettingsError, ModelSpecError or QueueFull.
+        Loading a model for the check runs off the event loop."""
+        req = await asyncio.to_thread(self.validate, req)
+        return Ticket(req, self.enqueue(req.model, req.mode, req.owner))
+
+    async def events(self, ticket: Ticket, queued: bool = False) -> AsyncIterator[Any]:
+        """The ticket's events as they happen (with `queued`, `Queued` places while it waits).
+        Leaving the iteration early (or being cancelled) takes the job out of the line at once,
+        or stops its run within one step, and frees the slot."""
+        req, rec = ticket.req, ticket.rec
         loop = asyncio.get_running_loop()
         q: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
@@ -208,18 +337,23 @@ class JobQueue:
         def push(item) -> None:
             loop.call_soon_threadsafe(q.put_nowait, item)
 
+        def place(position: int) -> None:
+            if queued:
+                push(Queued(position, self.slot.waiting()))
+
         def work() -> None:
+            if not self.acquire(rec, cancelled=stop.is_set, on_position=place):
+                push(done)
+                return
             state, reason = "stopped", "stopped"
             try:
-                self.acquire(rec)
-                if not stop.is_set():
-                    lm = self.registry.get(req.model)
-                    for ev in _decode(lm, req, stop):
-                        push(ev)
-                        if ev.type == "done":
-                            reason = ev.trace.end_reason
-                            rec.steps += ev.trace.steps
-                    state = "stopped" if stop.is_set() else "done"
+                lm = self.registry.get(req.model)
+                for ev in _decode(lm, req, stop):
+                    push(ev)
+                    if ev.type == "done":
+                        reason = ev.trace.end_reason
+                        rec.steps += ev.trace.steps
+                state = "stopped" if stop.is_set() else "done"
             except Exception as e:  # reported to the consumer, never lost
                 log.exception("job %d failed", rec.id)
                 state, reason = "failed", str(e)
@@ -228,8 +362,7 @@ class JobQueue:
                 self.release(rec, state, reason)
                 push(done)
 
-        worker = threading.Thread(target=work, name=f"pasta-job-{rec.id}", daemon=True)
-        worker.start()
+        threading.Thread(target=work, name=f"pasta-job-{rec.id}", daemon=True).start()
         try:
             while True:
                 item = await q.get()
@@ -239,14 +372,27 @@ class JobQueue:
                     raise item
                 yield item
         finally:
-            stop.set()  # a consumer that leaves early stops the run within one step
+            stop.set()  # a consumer that leaves early stops the run (or its wait) at once
+
+    async def run(self, req: DecodeRequest) -> AsyncIterator[Event]:
+        """`submit`, then `events`: a request's events, errors raised before it waits."""
+        ticket = await self.submit(req)
+        async for ev in self.events(ticket):
+            yield ev
+
+
+@dataclass
+class Ticket:
+    """A checked request and its place in line."""
+
+    req: DecodeRequest
+    rec: JobRecord
 
 
 @gpu
-def _decode(lm: LoadedModel, req: Request, stop: threading.Event) -> Iterator[Event]:
-    runs = ("pasta", "sequential") if req.mode == "both" else (req.mode,)
-    s = Settings(**req.settings)
-    interpreters = [Interpreter(lm, req.prompt, m, s, req.force, stop.is_set) for m in runs]
+def _decode(lm: LoadedModel, req: DecodeRequest, stop: threading.Event) -> Iterator[Event]:
+    s = req.run_settings()
+    interpreters = [Interpreter(lm, req.prompt, m, s, req.force, stop.is_set)
+                    for m in plan_runs(req.mode)]
     for it in interpreters:
         yield from it.events()
-

@@ -23,6 +23,10 @@ def create_app(config: SpaceConfig | None = None) -> FastAPI:
     from .web import mount_ui
 
     mount_ui(app, config, registry, jobs)
+    # Gradio checks that every file a handler receives was uploaded (or made by the app) only
+    # once `has_launched` is set, which `launch()` does and `mount_gradio_app` does not: without
+    # it, `{"path": "/any/file", "meta": {"_type": "gradio.FileData"}}` reads server files.
+    app.state.demo.has_launched = True
     return app
 
 

@@ -1,12 +1,13 @@
 """Step mode: one PASTA run advanced one forward pass per button press, for teaching.
 
 Why not `JobQueue.run`: its worker thread decodes as fast as it can and would run far ahead of
-the button. A stepped run must instead hold the ONE decoding slot between presses, so this
-module takes the slot itself — the same lock, waiting count and job records as `JobQueue` (the
-run shows up in `/api/queue` with mode "step") — and pulls the interpreter's event generator
-one step at a time in the caller's thread. The slot is freed when the run ends, when the user
-stops it or starts another, when the browser session ends (the UI's unload hook), and after
-`IDLE_S` seconds without a press, so a forgotten tab never blocks the Space.
+the button. A stepped run instead pulls the interpreter's event generator one step at a time in
+the caller's thread, and takes the ONE decoding slot only for the length of a press (the same
+line and job records as `JobQueue`: each press shows up in `/api/queue` with mode "step"), so
+other requests run between presses and a stepped run never blocks the Space. Its cache stays in
+memory between presses; the run is closed (its cache freed) when it ends, when the user stops it
+or starts another, when the browser session ends (the UI's unload hook), and after
+`limits.step_idle_s` seconds without a press, so a forgotten tab or a caller that left frees it.
 
 On ZeroGPU hardware (where the GPU is attached only for the length of one `@spaces.GPU` call)
 a run cannot keep its cache on the GPU between presses; step mode is meant for CPU and ordinary
@@ -24,11 +25,12 @@ from pasta_core.events import Done, Event, Step
 from pasta_core.interpreter import Interpreter, Settings
 from pasta_core.view import RunView
 
+from .config import Limits
 from .jobs import JobQueue, JobRecord, Request
 
 log = logging.getLogger(__name__)
 
-IDLE_S = 120.0  # a stepped run left alone this long gives the slot back
+IDLE_S = Limits.step_idle_s  # the default; the Space's setting is `limits.step_idle_s`
 SLOT_WAIT_S = 20.0  # how long a press waits for the slot before saying it is busy
 
 
@@ -39,10 +41,10 @@ class SlotBusy(RuntimeError):
 class StepSession:
     """A stepped run. `start()` takes the slot and prefills; each `next()` feeds one step."""
 
-    def __init__(self, jobs: JobQueue, req: Request, idle_s: float = IDLE_S):
+    def __init__(self, jobs: JobQueue, req: Request, idle_s: float | None = None):
         self.jobs = jobs
         self.req = jobs.validate(req)
-        self.idle_s = idle_s
+        self.idle_s = idle_s if idle_s is not None else jobs.config.limits.step_idle_s
         self.view = RunView("pasta")
         self.last_step: Step | None = None
         self.owners: list[int] = []  # thread of each cache slot (-1 the prompt)
@@ -58,8 +60,17 @@ class StepSession:
 
     # -- the slot ----------------------------------------------------------------------------
 
+    @contextmanager
+    def _press(self, timeout: float) -> Iterator[None]:
+        """Hold the slot for one press: other requests run between presses."""
+        self._take_slot(timeout)
+        try:
+            yield
+        finally:
+            self._free_slot("failed" if self.end_reason == "failed" else "done")
+
     def _take_slot(self, timeout: float) -> None:
-        self._rec = self.jobs.enqueue(self.req.model, "step")
+        self._rec = self.jobs.enqueue(self.req.model, "step", self.req.owner)
         if not self.jobs.acquire(self._rec, timeout):
             raise SlotBusy("the decoding slot is busy with another request; press again in a "
                            "moment")
@@ -82,8 +93,7 @@ class StepSession:
 
     def start(self, slot_wait_s: float = SLOT_WAIT_S) -> list[Event]:
         """Take the slot, load the model, prefill: the events up to the first step."""
-        with self._lock:
-            self._take_slot(slot_wait_s)
+        with self._lock, self._press(slot_wait_s):
             with self._closed_on_failure():
                 lm = self.jobs.registry.get(self.req.model)
                 it = Interpreter(lm, self.req.prompt, "pasta", Settings(**self.req.settings),
@@ -94,12 +104,12 @@ class StepSession:
             self._touch()
             return evs
 
-    def next(self) -> list[Event]:
+    def next(self, slot_wait_s: float = SLOT_WAIT_S) -> list[Event]:
         """Feed one step: its Step event and everything it caused, or [] once the run ended."""
         with self._lock:
             if self.closed:
                 return []
-            with self._closed_on_failure():
+            with self._press(slot_wait_s), self._closed_on_failure():
                 evs = self._pull(first=False)
             self._touch()
             return evs

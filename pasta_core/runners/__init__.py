@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from ..settings import RUNNERS
 from .eager import EagerRunner
 from .static import BUCKETS, SlotsExhausted, StaticRunner, max_slots_for
 
 if TYPE_CHECKING:
     from ..models import LoadedModel
 
-RUNNERS = ("auto", "eager", "static")
 DEFAULT_SLOTS = 1024  # when the caller has no estimate (a pooled runner grows past it)
 SLOT_QUANTUM = 256  # pooled caches are sized in multiples, so that runs of close lengths share
 
