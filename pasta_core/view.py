@@ -1,8 +1,8 @@
 """The live view of a request: one typed model built from the event stream, read by every view.
 
 `RequestView` follows the events of one request (the very events the HTTP API streams) and
-keeps, for each of its runs (`plan_runs(mode)`: two for mode "both"), a `RunView` with the
-projections the lanes, the charts, the status line, step mode and the race replay read:
+keeps, for each of its runs (`settings.plan_runs(mode)`: two for mode "both"), a `RunView`
+with the projections the lanes, the charts, the status line, step mode and the replay read:
 
 - threads with their state (`ThreadView`: queued, running, waiting, done) and body text;
 - the main thread's parts in order: text pieces and placeholders (`Placeholder`: a promise
@@ -40,14 +40,11 @@ from .events import (
     TraceBuilder,
     main_pieces,
 )
+from .settings import plan_runs  # the one expansion of a run mode ("both": two runs)
+
+__all__ = ["RequestView", "RunView", "plan_runs"]
 
 RUN_LABELS = {"pasta": "PASTA", "sequential": "Sequential", "plain": "Plain"}
-
-
-def plan_runs(mode: str) -> tuple[str, ...]:
-    """The runs a request of this mode makes, in order — the one place mode "both" is expanded
-    (PASTA first, then sequential decoding of the same request)."""
-    return ("pasta", "sequential") if mode == "both" else (mode,)
 
 
 # -- threads and the main thread's parts ----------------------------------------------------

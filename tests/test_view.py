@@ -39,6 +39,9 @@ def both():
 
 
 def test_plan_runs_expands_both_in_one_place():
+    from pasta_core import settings
+
+    assert plan_runs is settings.plan_runs  # the view uses the core's one expansion
     assert plan_runs("both") == ("pasta", "sequential")
     for mode in ("pasta", "sequential", "plain"):
         assert plan_runs(mode) == (mode,)
