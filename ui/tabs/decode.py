@@ -17,6 +17,7 @@ from typing import Any
 
 import gradio as gr
 
+from pasta_core.settings import KNOB
 from pasta_core.view import RequestView
 
 from .. import charts
@@ -30,7 +31,6 @@ from .common import ASSETS, App
 
 UPDATE_S = 1 / 16  # lanes refresh up to 16 times a second (events are batched in between)
 MODES = [("PASTA", "pasta"), ("Sequential", "sequential"), ("Both — race", "both")]
-THREAD_TOKENS = 256  # per async thread, as the CLI's default (capped by the Space's limit)
 FORCE_NOTE = ("Makes every thread follow this annotated answer (PASTA-LANG) while the schedule, "
               "masks and positions stay those of a real run — how a random-weight model shows "
               "real lanes, and how answers are scored. Examples fill it in.")
@@ -168,13 +168,15 @@ def _model_column(app: App) -> dict[str, Any]:
         run = gr.Button("▶ Run", variant="primary", elem_id="run", scale=2)
         stop = gr.Button("■ Stop", variant="stop", elem_id="stop", scale=1)
     with gr.Accordion("Settings", open=False):
-        max_new = gr.Slider(1, lim.max_new_tokens, value=min(256, lim.max_new_tokens), step=1,
-                            label="Max new tokens (all threads)")
-        threads = gr.Slider(1, lim.max_threads, value=min(8, lim.max_threads), step=1,
-                            label="Threads at once")
-        temperature = gr.Slider(0.0, 2.0, value=0.0, step=0.05, label="Temperature (0 = greedy)")
-        top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p")
-        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+        # defaults from the core's one table of settings (pasta_core.settings.KNOBS)
+        max_new = gr.Slider(1, lim.max_new_tokens, step=1, label="Max new tokens (all threads)",
+                            value=min(KNOB["max_new_tokens"].default, lim.max_new_tokens))
+        threads = gr.Slider(1, lim.max_threads, step=1, label="Threads at once",
+                            value=min(KNOB["max_threads"].default, lim.max_threads))
+        temperature = gr.Slider(0.0, 2.0, value=KNOB["temperature"].default, step=0.05,
+                                label="Temperature (0 = greedy)")
+        top_p = gr.Slider(0.05, 1.0, value=KNOB["top_p"].default, step=0.05, label="Top-p")
+        seed = gr.Number(value=KNOB["seed"].default, precision=0, minimum=0, label="Seed")
         hub_id = gr.Textbox(
             label="Hugging Face Hub model id (optional)",
             placeholder="owner/name — overrides the dropdown",
@@ -228,8 +230,9 @@ def _results() -> dict[str, Any]:
 
 # == the form → a decoding request =============================================================
 
-def make_request(app: App, form: DecodeForm) -> JobRequest:
-    """The validated request of a form, or a `gr.Error` saying what to fix."""
+def make_request(app: App, form: DecodeForm, owner: str = "") -> JobRequest:
+    """The validated request of a form (`owner`: the session, for the per-client queue
+    limit), or a `gr.Error` saying what to fix."""
     spec = (form.hub_id or "").strip() or (form.model or "")
     if not spec:
         raise gr.Error("Choose a model first.", title="No model")
@@ -245,12 +248,13 @@ def make_request(app: App, form: DecodeForm) -> JobRequest:
     lim = app.config.limits
     try:
         settings = {"max_new_tokens": int(form.max_new), "max_threads": int(form.threads),
-                    "max_thread_tokens": min(THREAD_TOKENS, lim.max_thread_tokens),
+                    "max_thread_tokens": min(KNOB["max_thread_tokens"].default,
+                                             lim.max_thread_tokens),
                     "temperature": float(form.temperature), "top_p": float(form.top_p),
                     "seed": int(form.seed)}
     except (TypeError, ValueError) as e:
         raise gr.Error(f"A setting is not a number: {e}", title="Bad setting") from e
-    req = JobRequest(spec, form.prompt, form.mode, force, settings)
+    req = JobRequest(spec, form.prompt, form.mode, force, settings, owner)
     try:
         app.jobs.validate(req)
     except Exception as e:
@@ -308,9 +312,9 @@ def _run_handler(app: App, tab: DecodeTab):
     """The `/decode` handler: start the run, then redraw from its events as they arrive."""
 
     async def run(request: gr.Request, **form: Any) -> AsyncIterator[dict[Any, Any]]:
-        req = make_request(app, DecodeForm(**form))
-        view = RequestView(req.mode, req.model)
         sid = app.sessions.key(request, fresh=True)
+        req = make_request(app, DecodeForm(**form), sid)
+        view = RequestView(req.mode, req.model)
         session = app.sessions.get(sid)
         session.stop_live()
         session.close_stepper()  # this tab's stepped run would hold the slot
@@ -391,8 +395,9 @@ def _wire_step_mode(app: App, tab: DecodeTab) -> None:
         return {**out, tab.step_fig: views.step_figure(st)} if figure else out
 
     def start(request: gr.Request, **form: Any) -> dict[Any, Any]:
-        req = make_request(app, DecodeForm(mode="pasta", **form))
-        session = app.sessions.get(app.sessions.key(request))
+        sid = app.sessions.key(request)
+        req = make_request(app, DecodeForm(mode="pasta", **form), sid)
+        session = app.sessions.get(sid)
         session.close_stepper()
         st = StepSession(app.jobs, req)
         try:
