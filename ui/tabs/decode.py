@@ -134,7 +134,7 @@ def build(app: App) -> DecodeTab:
                 prompt_part = _prompt_column(app)
             with gr.Column(scale=2, min_width=280):
                 model_part = _model_column(app)
-        results = _results()
+        results = _results(app.config.limits.step_idle_s)
     return DecodeTab(**prompt_part, **model_part, **results)
 
 
@@ -186,7 +186,7 @@ def _model_column(app: App) -> dict[str, Any]:
                 temperature=temperature, top_p=top_p, seed=seed, hub_id=hub_id)
 
 
-def _results() -> dict[str, Any]:
+def _results(idle_s: float) -> dict[str, Any]:
     status = gr.HTML(views.status_html("Ready. Pick an example and press ▶ Run."),
                      elem_id="status")
     lanes = gr.HTML(EMPTY_BOARD, elem_id="lanes")
@@ -218,7 +218,7 @@ def _results() -> dict[str, Any]:
                 step_start = gr.Button("Start step mode", elem_id="step-start")
                 step_next = gr.Button("Next step ▶", variant="primary", elem_id="step-next")
                 step_stop = gr.Button("End", variant="stop", elem_id="step-stop")
-            step_info = gr.HTML(views.step_info(None), elem_id="step-info")
+            step_info = gr.HTML(views.step_info(None, idle_s), elem_id="step-info")
             step_fig = gr.Plot(views.step_figure(None), show_label=False, elem_id="step-mask")
             step_lanes = gr.HTML("", elem_id="step-lanes")
     return dict(status=status, lanes=lanes, answer_view=answer_view, answer=answer,
@@ -424,7 +424,9 @@ def _wire_step_mode(app: App, tab: DecodeTab) -> None:
     def end(request: gr.Request) -> dict[Any, Any]:
         session = app.sessions.peek(app.sessions.key(request))
         st = session.close_stepper() if session is not None else None
-        return {tab.step_info: views.step_info(None)} if st is None else shown(st, figure=False)
+        if st is None:
+            return {tab.step_info: views.step_info(None, app.config.limits.step_idle_s)}
+        return shown(st, figure=False)
 
     tab.step_start.click(start, inputs_kwargs=tab.form(STEP_FIELDS), outputs=tab.step_outputs,
                          api_name="step_start", concurrency_limit=4, show_progress="minimal")

@@ -10,7 +10,7 @@ from pasta_core.view import RequestView
 from .. import charts
 from ..jobs import JobQueue
 from ..lanes import render_board, thread_color
-from ..stepper import IDLE_S, StepSession
+from ..stepper import StepSession
 
 ANSWER_HINT = "*The answer appears here as it is written, in reading order.*"
 
@@ -63,13 +63,14 @@ def annotated(view: RequestView | None) -> str:
 
 # -- step mode ---------------------------------------------------------------------------------
 
-def step_info(st: StepSession | None) -> str:
+def step_info(st: StepSession | None, idle_s: float | None = None) -> str:
     if st is None:
+        idle = f"{int(idle_s)} s" if idle_s is not None else "a while"
         return ("<div class='stepinfo muted'>Start a stepped PASTA run with the prompt, model, "
                 "settings and forcing above; each press of <b>Next step</b> runs ONE forward "
                 "pass of every thread that has a token to feed, and shows its attention mask. "
-                "The run holds the decoding slot until it ends, you end it, or "
-                f"{int(IDLE_S)} s pass without a press.</div>")
+                "Each press takes the decoding slot for its step only; the run keeps its cache "
+                f"until it ends, you end it, or {idle} pass without a press.</div>")
     step = st.last_step
     if step is None:
         prompt_n = sum(1 for o in st.owners if o < 0)
@@ -85,7 +86,7 @@ def step_info(st: StepSession | None) -> str:
                      f"{', '.join(map(str, pos[:8]))}{'…' if len(pos) > 8 else ''}</span>")
     end = ""
     if st.closed:
-        end = f" — <b>run ended ({st.end_reason})</b>, slot released"
+        end = f" — <b>run ended ({st.end_reason})</b>, its cache freed"
     return (f"<div class='stepinfo'><b>Step {step.step}</b>: {len(step.threads)} thread(s) "
             f"in one forward pass, {sum(step.n_tokens)} token(s), {step.latency_s * 1000:.1f} ms"
             f"{end}<div class='chips'>{''.join(parts)}</div></div>")
