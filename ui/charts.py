@@ -75,7 +75,7 @@ def tokens_over_time(views: Sequence[RunView]) -> go.Figure:
 def timeline(views: Sequence[RunView]) -> go.Figure:
     """Each thread as a bar from its start to its end (Trace threads' start_s/end_s), forks
     (a chunk starts) and joins (the main thread resumes after a sync) marked on the main row,
-    and the main thread's waits at sync points (ThreadWait/ThreadResume events) hatched."""
+    and the main thread's waits at sync points (the view's `waits`) hatched."""
     runs = [v for v in views if v.trace is not None]
     if not runs:
         return empty_figure("Timeline of threads")
@@ -90,46 +90,9 @@ def timeline(views: Sequence[RunView]) -> go.Figure:
         return first
 
     for row, v in enumerate(runs, start=1):
-        tr = v.trace
-        assert tr is not None
-        names = [_thread_name(th.id, th.topic) for th in tr.threads]
-        for th, name in zip(tr.threads, names, strict=True):
-            end = th.end_s if th.end_s is not None else tr.wall_s
-            fig.add_trace(go.Bar(
-                y=[name], x=[max(end - th.start_s, 1e-4)], base=[th.start_s], orientation="h",
-                marker=dict(color=thread_color(th.id), line=dict(width=0)), width=0.6,
-                name=name, showlegend=False,
-                customdata=[[th.start_s, end, metrics.tokens_total([th])]],
-                hovertemplate=(f"{html.escape(name)}<br>%{{customdata[0]:.3f}} → "
-                               "%{customdata[1]:.3f} s<br>%{customdata[2]} tokens<extra></extra>")),
-                row=row, col=1)
-        for w in v.waits:
-            resume = w.end if w.end is not None else tr.wall_s
-            fig.add_trace(go.Bar(
-                y=[names[0]], x=[max(resume - w.start, 1e-4)], base=[w.start], orientation="h",
-                width=0.6, marker=dict(color="rgba(255,255,255,0.55)",
-                                       pattern=dict(shape="/", fgcolor="#475569")),
-                name="waiting at sync", showlegend=once("wait"),
-                hovertemplate="main waits at sync %{base:.3f} → %{x:.3f} s<extra></extra>"),
-                row=row, col=1)
-        forks = tr.threads[1:]
-        if forks:
-            fig.add_trace(go.Scatter(
-                x=[th.start_s for th in forks], y=[names[0]] * len(forks), mode="markers",
-                marker=dict(symbol="triangle-down", size=11, color=[thread_color(th.id)
-                                                                    for th in forks],
-                            line=dict(color="#0f172a", width=1)),
-                name="fork (promise)", showlegend=once("fork"),
-                text=[names[th.id] for th in forks],
-                hovertemplate="fork: %{text} starts at %{x:.3f} s<extra></extra>"),
-                row=row, col=1)
-        joins = [w.end for w in v.waits if w.end is not None]
-        if joins:
-            fig.add_trace(go.Scatter(
-                x=joins, y=[names[0]] * len(joins), mode="markers",
-                marker=dict(symbol="diamond", size=11, color="#0f172a"),
-                name="join (sync)", showlegend=once("join"),
-                hovertemplate="join: main resumes at %{x:.3f} s<extra></extra>"), row=row, col=1)
+        names = [_thread_name(th.id, th.topic) for th in v.trace.threads]
+        for trace in (*_thread_bars(v, names), *_marks(v, names, once)):
+            fig.add_trace(trace, row=row, col=1)
         fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names,
                          row=row, col=1)
     fig.update_xaxes(title_text="seconds since the run started", rangemode="tozero",
@@ -137,6 +100,56 @@ def timeline(views: Sequence[RunView]) -> go.Figure:
     height = 140 + 26 * sum(len(v.trace.threads) for v in runs) + 40 * len(runs)
     return _layout(fig, "Timeline of threads — forks and joins", height=min(760, height),
                    barmode="overlay")
+
+
+def _thread_bars(v: RunView, names: list[str]) -> list[go.Bar]:
+    """One bar per thread, from its start to its end."""
+    tr = v.trace
+    assert tr is not None
+    bars = []
+    for th, name in zip(tr.threads, names, strict=True):
+        end = th.end_s if th.end_s is not None else tr.wall_s
+        bars.append(go.Bar(
+            y=[name], x=[max(end - th.start_s, 1e-4)], base=[th.start_s], orientation="h",
+            marker=dict(color=thread_color(th.id), line=dict(width=0)), width=0.6,
+            name=name, showlegend=False,
+            customdata=[[th.start_s, end, metrics.tokens_total([th])]],
+            hovertemplate=(f"{html.escape(name)}<br>%{{customdata[0]:.3f}} → "
+                           "%{customdata[1]:.3f} s<br>%{customdata[2]} tokens<extra></extra>")))
+    return bars
+
+
+def _marks(v: RunView, names: list[str], once) -> list[go.Bar | go.Scatter]:
+    """On the main row: its waits at syncs (hatched), forks (a chunk starts), joins."""
+    tr = v.trace
+    assert tr is not None
+    out: list[go.Bar | go.Scatter] = []
+    for w in v.waits:
+        resume = w.end if w.end is not None else tr.wall_s
+        out.append(go.Bar(
+            y=[names[0]], x=[max(resume - w.start, 1e-4)], base=[w.start], orientation="h",
+            width=0.6, marker=dict(color="rgba(255,255,255,0.55)",
+                                   pattern=dict(shape="/", fgcolor="#475569")),
+            name="waiting at sync", showlegend=once("wait"),
+            hovertemplate="main waits at sync %{base:.3f} → %{x:.3f} s<extra></extra>"))
+    forks = tr.threads[1:]
+    if forks:
+        out.append(go.Scatter(
+            x=[th.start_s for th in forks], y=[names[0]] * len(forks), mode="markers",
+            marker=dict(symbol="triangle-down", size=11,
+                        color=[thread_color(th.id) for th in forks],
+                        line=dict(color="#0f172a", width=1)),
+            name="fork (promise)", showlegend=once("fork"),
+            text=[names[th.id] for th in forks],
+            hovertemplate="fork: %{text} starts at %{x:.3f} s<extra></extra>"))
+    joins = [w.end for w in v.waits if w.end is not None]
+    if joins:
+        out.append(go.Scatter(
+            x=joins, y=[names[0]] * len(joins), mode="markers",
+            marker=dict(symbol="diamond", size=11, color="#0f172a"),
+            name="join (sync)", showlegend=once("join"),
+            hovertemplate="join: main resumes at %{x:.3f} s<extra></extra>"))
+    return out
 
 
 def step_chart(views: Sequence[RunView]) -> go.Figure:
