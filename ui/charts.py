@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -119,7 +119,8 @@ def _thread_bars(v: RunView, names: list[str]) -> list[go.Bar]:
     return bars
 
 
-def _marks(v: RunView, names: list[str], once) -> list[go.Bar | go.Scatter]:
+def _marks(v: RunView, names: list[str],
+           once: Callable[[str], bool]) -> list[go.Bar | go.Scatter]:
     """On the main row: its waits at syncs (hatched), forks (a chunk starts), joins."""
     tr = v.trace
     assert tr is not None

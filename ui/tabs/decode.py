@@ -11,7 +11,7 @@ of the `/decode` endpoint) and return updates keyed by component.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -308,7 +308,7 @@ def _wire_form(app: App, tab: DecodeTab) -> None:
                            queue=False)
 
 
-def _run_handler(app: App, tab: DecodeTab):
+def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[Any, Any]]]:
     """The `/decode` handler: start the run, then redraw from its events as they arrive."""
 
     async def run(request: gr.Request, **form: Any) -> AsyncIterator[dict[Any, Any]]:
