@@ -138,3 +138,12 @@ def open_app(browser, server: str):
     pg.wait_for_selector("#run", timeout=60_000)
     pg.js_errors = errors  # type: ignore[attr-defined]
     return pg
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The hostile-input suite's line: cases tried, failures (tests/test_hostile.py)."""
+    hostile = sys.modules.get("tests.test_hostile")
+    if hostile is not None and hostile.TALLY["ran"]:
+        tally = hostile.TALLY
+        terminalreporter.write_line(f"hostile-input suite: {tally['cases']} cases tried, "
+                                    f"{tally['failures']} failures")

@@ -63,10 +63,10 @@ DecodeBody = create_model("DecodeBody", __base__=_DecodeFields,
                                   "the CLI.", **_knob_fields(_SETTING_NAMES))
 
 
-def decode_job(body: BaseModel, default_model: str, owner: str) -> JobRequest:
+def decode_job(body: Any, default_model: str, owner: str, jobs: JobQueue) -> JobRequest:
     settings = body.model_dump(include=set(_SETTING_NAMES))
     return JobRequest.build(body.model or default_model, body.prompt, body.mode, body.force,
-                            settings, owner)
+                            settings, owner, jobs.limits())
 
 
 class TextPart(BaseModel):
@@ -107,7 +107,7 @@ ChatBody = create_model("ChatBody", __base__=_ChatFields, **_knob_fields(
     tuple(n for n in _SETTING_NAMES if n != "max_new_tokens")))
 
 
-def chat_job(body: Any, owner: str) -> JobRequest:
+def chat_job(body: Any, owner: str, jobs: JobQueue) -> JobRequest:
     settings = body.model_dump(include=set(_SETTING_NAMES))
     name = "max_completion_tokens" if body.max_completion_tokens is not None else "max_tokens"
     given = getattr(body, name)
@@ -115,7 +115,8 @@ def chat_job(body: Any, owner: str) -> JobRequest:
     roles = {"developer": "system"}  # OpenAI's newer name for the system role
     messages = [{"role": roles.get(m.role, m.role), "content": m.text()} for m in body.messages]
     try:
-        return JobRequest.build(body.model, messages, body.mode, None, settings, owner)
+        return JobRequest.build(body.model, messages, body.mode, None, settings, owner,
+                                jobs.limits())
     except SettingsError as e:  # name the field the client sent, not ours
         if e.field != "max_new_tokens":
             raise
@@ -152,7 +153,8 @@ def _error_for(e: Exception, openai: bool) -> JSONResponse:
         status, code = 503, "queue_full"
     else:
         status, code = 400, "invalid_value"
-    return api_error(status, scrub(str(e)), code, openai, param)
+    # messages echo the visitor's own fields; the registry already scrubbed any load error
+    return api_error(status, str(e), code, openai, param)
 
 
 def pasta_fields(trace: Trace) -> dict[str, Any]:
@@ -197,7 +199,7 @@ def create_router(jobs: JobQueue, default_model: str) -> APIRouter:
 
     @r.post("/api/decode/stream")
     async def decode_stream_post(body: DecodeBody, request: Request):  # type: ignore[valid-type]
-        return await sse(lambda: decode_job(body, default_model, client_id(request)))
+        return await sse(lambda: decode_job(body, default_model, client_id(request), jobs))
 
     @r.get("/api/decode/stream")
     async def decode_stream_get(request: Request):
@@ -206,7 +208,7 @@ def create_router(jobs: JobQueue, default_model: str) -> APIRouter:
             body = DecodeBody(**params)
         except ValidationError as e:
             return api_error(400, _validation_message(e), "invalid_value", openai=False)
-        return await sse(lambda: decode_job(body, default_model, client_id(request)))
+        return await sse(lambda: decode_job(body, default_model, client_id(request), jobs))
 
     @r.get("/api/queue")
     async def queue():
@@ -222,7 +224,7 @@ def create_router(jobs: JobQueue, default_model: str) -> APIRouter:
     @r.post("/v1/chat/completions")
     async def chat(body: ChatBody, request: Request):  # type: ignore[valid-type]
         try:
-            ticket = await jobs.submit(chat_job(body, client_id(request)))
+            ticket = await jobs.submit(chat_job(body, client_id(request), jobs))
         except REFUSED as e:
             return _error_for(e, openai=True)
         base = {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "created": int(time.time()),
@@ -230,6 +232,21 @@ def create_router(jobs: JobQueue, default_model: str) -> APIRouter:
         if not body.stream:
             return await _chat_whole(jobs, ticket, base, request)
         return EventSourceResponse(_chat_chunks(jobs, ticket, base, body), ping=15)
+
+    known = {route.path for route in r.routes}
+
+    @r.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                 include_in_schema=False)
+    @r.api_route("/v1/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                 include_in_schema=False)
+    async def elsewhere(request: Request, rest: str):
+        """Unknown API paths (which would fall through to the web UI's mount) and wrong
+        methods, in the API's error shape."""
+        openai = request.url.path.startswith("/v1/")
+        if request.url.path in known:
+            return api_error(405, f"{request.method} is not allowed on {request.url.path}",
+                             "method_not_allowed", openai)
+        return api_error(404, "no such route; see /api/docs", "not_found", openai)
 
     return r
 

@@ -26,6 +26,7 @@ from pasta_core.events import Event
 from pasta_core.interpreter import Interpreter
 from pasta_core.models import (
     _HUB_ID,
+    RUN_NAME,
     LoadedModel,
     ModelSpecError,
     list_bundled,
@@ -80,8 +81,10 @@ class ModelRegistry:
             from pasta_core.models import RUNS_DIR
 
             if RUNS_DIR.is_dir():
+                base = RUNS_DIR.resolve()
                 out += sorted(f"runs/{p.name}" for p in RUNS_DIR.iterdir()
-                              if (p / "config.json").is_file())
+                              if RUN_NAME.match(p.name) and p.resolve().parent == base
+                              and (p / "config.json").is_file())
         return out
 
     def check(self, spec: str) -> str:
@@ -92,13 +95,18 @@ class ModelRegistry:
         if spec.startswith("runs/") and self.config.allow_runs:
             if spec in self.available():
                 return spec
-            raise ModelSpecError(f"there is no finished training run {spec[:80]!r}; "
-                                 f"available: {', '.join(self.available())}")
+            name = spec[len("runs/"):]
+            what = (f"there is no finished training run {spec!r}" if RUN_NAME.match(name) else
+                    "a run is named runs/NAME, NAME being 1-64 letters, digits, '.', '_' or '-'")
+            raise ModelSpecError(f"{what}; available: {', '.join(self.available())}")
         if _HUB_ID.match(spec) and not spec.startswith(("bundled:", "random:", "runs/")):
             if self.config.allow_hub_models:
                 return spec
             raise ModelSpecError(f"model {spec[:80]!r} is a Hub id and this server does not load "
                                  f"Hub models; available: {', '.join(self.available())}")
+        if spec.startswith(("/", ".", "~")) or "\\" in spec or "/" in spec:
+            raise ModelSpecError("a model is named, never given as a path on the server; "
+                                 f"available: {', '.join(self.available())}")
         raise ModelSpecError(f"model {spec[:80]!r} is not offered here; available: "
                              f"{', '.join(self.available())}")
 
@@ -218,6 +226,7 @@ class JobQueue:
         self._count = 0
         self._guard = threading.Lock()
         self.jobs: collections.deque[JobRecord] = collections.deque(maxlen=50)
+        self.step_runs: set[object] = set()  # stepped runs whose cache is in memory (stepper)
 
     @property
     def _waiting(self) -> int:
@@ -226,7 +235,7 @@ class JobQueue:
     def status(self) -> dict:
         running = [j for j in self.jobs if j.state == "running"]
         return {"running": len(running), "waiting": self.slot.waiting(),
-                "queue_size": self.config.limits.queue_size,
+                "queue_size": self.config.limits.queue_size, "step_runs": len(self.step_runs),
                 "recent": [j.public() for j in list(self.jobs)[-10:]]}
 
     # -- checks: everything a request can be refused for, before it waits ----------------------

@@ -99,6 +99,7 @@ class StepSession:
                 it = Interpreter(lm, self.req.prompt, "pasta", Settings(**self.req.settings),
                                  self.req.force, self._stop.is_set, record_masks=True)
                 self._gen = it.events()
+                self.jobs.step_runs.add(self)
                 self.owners = []
                 evs = self._pull(first=True)
             self._touch()
@@ -166,6 +167,7 @@ class StepSession:
             if self.closed:
                 return
             self.closed = True
+            self.jobs.step_runs.discard(self)
             self._stop.set()
             if self._gen is not None:
                 try:
