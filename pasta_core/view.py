@@ -201,8 +201,14 @@ class RunFigures:
     tokens_total: int
     wall_s: float
     parallelism: float
+    threads: int  # main included
     kv_tokens: int | None  # known once the run is done
+    kv_prefix_copy: int | None  # what KV would hold if each thread copied its prefix
     end_reason: str | None
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens_total / self.wall_s if self.wall_s else 0.0
 
 
 # -- one run ----------------------------------------------------------------------------------
@@ -325,11 +331,13 @@ class RunView:
     def figures(self) -> RunFigures:
         tr = self.trace
         if tr is not None:
+            naive = metrics.prefix_copy_kv(len(tr.prompt_token_ids), tr.threads)
             return RunFigures(self.run, tr.steps, tr.tokens_total, tr.wall_s, tr.parallelism,
-                              tr.kv_tokens, tr.end_reason)
+                              len(tr.threads), tr.kv_tokens, naive, tr.end_reason)
         tokens, steps = self.tokens, self.steps
         return RunFigures(self.run, steps, tokens, self.wall_s,
-                          metrics.parallelism(tokens, steps), None, None)
+                          metrics.parallelism(tokens, steps), len(self.threads), None, None,
+                          None)
 
     def chunk_text(self, tid: int) -> str:
         th = self.threads.get(tid)

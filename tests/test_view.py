@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pasta_core import lang, load_model, stream
+from pasta_core import lang, load_model, metrics, stream
 from pasta_core.events import Done, ThreadResume, ThreadWait
 from pasta_core.view import (
     Placeholder,
@@ -134,6 +134,8 @@ def test_figures_are_the_traces_and_the_comparison_is_the_cores(both):
         f, tr = v.figures(), v.trace
         assert (f.steps, f.tokens_total, f.wall_s, f.parallelism, f.kv_tokens, f.end_reason) == \
             (tr.steps, tr.tokens_total, tr.wall_s, tr.parallelism, tr.kv_tokens, tr.end_reason)
+        assert f.threads == len(tr.threads) and f.tokens_per_s == tr.tokens_total / tr.wall_s
+        assert f.kv_prefix_copy == metrics.prefix_copy_kv(len(tr.prompt_token_ids), tr.threads)
     comp = view.comparison()
     assert comp is not None
     assert comp.theoretical_speedup == comp.sequential.tokens_total / comp.pasta.steps

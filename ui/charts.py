@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from pasta_core import metrics
-from pasta_core.events import Comparison, Trace
+from pasta_core.events import Comparison
 from pasta_core.view import RUN_LABELS, RunView
 
 from .lanes import PROMPT_COLOR, thread_color
@@ -187,12 +187,6 @@ def _thread_name(tid: int, topic: str) -> str:
 
 # -- summary cards ---------------------------------------------------------------------------
 
-def kv_compare(trace: Trace) -> tuple[int, int]:
-    """(KV entries in the one shared cache, entries if every thread copied its prefix)."""
-    naive = metrics.prefix_copy_kv(len(trace.prompt_token_ids), trace.threads)
-    return trace.kv_tokens, naive
-
-
 def _fmt(v: float, unit: str = "", digits: int = 2) -> str:
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         return "–"
@@ -207,11 +201,13 @@ def _card(title: str, big: str, sub: str, metric: str, value: Any, accent: bool 
 
 
 def summary_cards(views: Sequence[RunView]) -> str:
-    """The numbers of a finished request, each card carrying its exact value (data-value)."""
-    traces = {v.run: v.trace for v in views if v.trace is not None}
-    if not traces:
+    """The numbers of a finished request, each card carrying its exact value (data-value):
+    each run's figures (`RunView.figures`) and, for mode "both", the core's Comparison."""
+    done = [v for v in views if v.trace is not None]
+    if not done:
         return EMPTY_SUMMARY
     cards: list[str] = []
+    traces = {v.run: v.trace for v in done}
     p, s = traces.get("pasta"), traces.get("sequential")
     if p is not None and s is not None:
         comp = Comparison(p, s)
@@ -221,23 +217,24 @@ def summary_cards(views: Sequence[RunView]) -> str:
         cards.append(_card("Theoretical speed-up", _fmt(comp.theoretical_speedup, "×"),
                            f"{s.tokens_total} sequential tokens ÷ {p.steps} PASTA steps",
                            "theoretical_speedup", comp.theoretical_speedup, accent=True))
-    for run, tr in traces.items():
-        label = RUN_LABELS.get(run, run)
-        cards.append(_card(f"{label} wall time", _fmt(tr.wall_s, " s"),
-                           f"prefill included · {tr.end_reason}", f"{run}.wall_s", tr.wall_s))
-        cards.append(_card(f"{label} steps", str(tr.steps),
-                           f"{tr.tokens_total} tokens · {len(tr.threads) - 1} async threads",
-                           f"{run}.steps", tr.steps))
-        cards.append(_card(f"{label} tokens", str(tr.tokens_total),
-                           f"{_fmt(tr.tokens_total / tr.wall_s if tr.wall_s else 0.0, '', 1)} "
-                           "tokens/s", f"{run}.tokens_total", tr.tokens_total))
-        cards.append(_card(f"{label} parallelism", _fmt(tr.parallelism),
-                           "tokens per step", f"{run}.parallelism", tr.parallelism))
-    if p is not None:
-        shared, naive = kv_compare(p)
-        cards.append(_card("KV entries (PASTA)", str(shared),
-                           f"one shared cache · {naive} if each thread copied its prefix",
-                           "pasta.kv_tokens", shared))
+    figures = [v.figures() for v in done]
+    for f in figures:
+        run, label = f.run, RUN_LABELS.get(f.run, f.run)
+        cards.append(_card(f"{label} wall time", _fmt(f.wall_s, " s"),
+                           f"prefill included · {f.end_reason}", f"{run}.wall_s", f.wall_s))
+        cards.append(_card(f"{label} steps", str(f.steps),
+                           f"{f.tokens_total} tokens · {f.threads - 1} async threads",
+                           f"{run}.steps", f.steps))
+        cards.append(_card(f"{label} tokens", str(f.tokens_total),
+                           f"{_fmt(f.tokens_per_s, '', 1)} tokens/s", f"{run}.tokens_total",
+                           f.tokens_total))
+        cards.append(_card(f"{label} parallelism", _fmt(f.parallelism),
+                           "tokens per step", f"{run}.parallelism", f.parallelism))
+    for f in figures:
+        if f.run == "pasta":
+            cards.append(_card("KV entries (PASTA)", str(f.kv_tokens),
+                               f"one shared cache · {f.kv_prefix_copy} if each thread copied "
+                               "its prefix", "pasta.kv_tokens", f.kv_tokens))
     return f"<div class='cards'>{''.join(cards)}</div>"
 
 

@@ -110,9 +110,10 @@ def _run_html(view: RunView, board: RequestView, pending_note: str = "") -> str:
         state = "running"
     else:
         state = "pending"
-    stats = (f"<span data-k='steps'>{view.steps} steps</span>"
-             f"<span data-k='tokens'>{view.tokens} tokens</span>"
-             f"<span data-k='wall'>{view.wall_s:.2f} s</span>")
+    f = view.figures()
+    stats = (f"<span data-k='steps'>{f.steps} steps</span>"
+             f"<span data-k='tokens'>{f.tokens_total} tokens</span>"
+             f"<span data-k='wall'>{f.wall_s:.2f} s</span>")
     head = (f"<header class='run-head'><span class='run-name'>{label}</span>"
             f"<span class='run-stats'>{stats}</span>"
             f"<span class='run-state rs-{state}'>{STATE_LABELS.get(state, state)}</span></header>")
