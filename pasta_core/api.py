@@ -5,22 +5,38 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .events import Comparison, Done, Event, Trace
+from .events import Comparison, Done, Event, Step, Trace
 from .interpreter import Interpreter
 from .models import LoadedModel
 from .settings import RUN_MODES, Prompt, Settings, plan_runs
 
-__all__ = ["RUN_MODES", "decode", "dry_run", "stream"]
+__all__ = ["RUN_MODES", "decode", "dry_run", "lockstep", "stream"]
 
 
 def stream(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | None = None,
            should_stop: Callable[[], bool] | None = None, **settings: Any) -> Iterator[Event]:
-    """Events of a run as they happen. Mode "both" runs PASTA, then sequential decoding of the
-    same request with the same settings; each run ends with its own `Done` event."""
+    """Events of a run as they happen. Mode "both" races PASTA and sequential decoding of the
+    same request with the same settings in lockstep; each run ends with its own `Done` event
+    (every event names its run)."""
     s = Settings.of(settings)
-    interpreters = [Interpreter(lm, prompt, m, s, force, should_stop) for m in plan_runs(mode)]
-    for it in interpreters:
-        yield from it.events()
+    yield from lockstep([Interpreter(lm, prompt, m, s, force, should_stop).events()
+                         for m in plan_runs(mode)])
+
+
+def lockstep(runs: list[Iterator[Event]]) -> Iterator[Event]:
+    """Several runs in ONE loop, one step of each in turn (mode "both": a step of PASTA, then
+    a step of sequential decoding), so both are timed on the same machine at the same moments;
+    each run's clock counts only its own steps (`Interpreter._now`). A run's events stay in
+    order; runs interleave at their `step` events."""
+    live = list(runs)
+    while live:
+        for run in list(live):
+            for ev in run:
+                yield ev
+                if isinstance(ev, Step):
+                    break
+            else:
+                live.remove(run)
 
 
 def dry_run(tokenizer, eos_id: int, annotated: str, mode: str = "pasta",
@@ -42,6 +58,9 @@ def dry_run(tokenizer, eos_id: int, annotated: str, mode: str = "pasta",
 def decode(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | None = None,
            should_stop: Callable[[], bool] | None = None, **settings: Any) -> Trace | Comparison:
     """Run to the end. Returns the Trace (a Comparison for mode "both")."""
-    traces = [ev.trace for ev in stream(lm, prompt, mode, force, should_stop, **settings)
-              if isinstance(ev, Done)]
-    return Comparison(*traces) if mode == "both" else traces[0]
+    traces = {ev.trace.mode: ev.trace
+              for ev in stream(lm, prompt, mode, force, should_stop, **settings)
+              if isinstance(ev, Done)}
+    if mode == "both":
+        return Comparison(traces["pasta"], traces["sequential"])
+    return traces[mode]

@@ -146,24 +146,30 @@ class Interpreter:
         self.stopping: str | None = None
         self.tokens_total = 0
         self.step = 0
-        self._t0 = 0.0
+        self._t0 = 0.0  # when the run last resumed
+        self._worked = 0.0  # seconds the run worked before that
 
     # -- events ------------------------------------------------------------------------------
 
     def _now(self) -> float:
-        return time.perf_counter() - self._t0
+        """Seconds this run has worked. Its clock stops while its events are out with the
+        consumer (drawing them, or, in a lockstep race, stepping the other run), so a run is
+        timed by its own steps and host work only."""
+        return self._worked + time.perf_counter() - self._t0
 
     def _emit(self, ev: Event, out: list[Event]) -> None:
         out.append(ev)
 
     def events(self) -> Iterator[Event]:
         """The run's events in order; each one is added to the Trace as it is handed out."""
-        self._t0 = time.perf_counter()
+        self._worked, self._t0 = 0.0, time.perf_counter()
         try:
             for ev in self._run():
                 if not isinstance(ev, Done):
                     self.builder.add(ev)
+                self._worked += time.perf_counter() - self._t0
                 yield ev
+                self._t0 = time.perf_counter()
         finally:
             self.runner.reset()  # a stopped or abandoned run frees its cache at once
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pasta_core import lang
+from pasta_core.api import lockstep
 from pasta_core.events import Event
 from pasta_core.interpreter import Interpreter
 from pasta_core.models import (
@@ -401,7 +402,5 @@ class Ticket:
 @gpu
 def _decode(lm: LoadedModel, req: DecodeRequest, stop: threading.Event) -> Iterator[Event]:
     s = req.run_settings()
-    interpreters = [Interpreter(lm, req.prompt, m, s, req.force, stop.is_set)
-                    for m in plan_runs(req.mode)]
-    for it in interpreters:
-        yield from it.events()
+    yield from lockstep([Interpreter(lm, req.prompt, m, s, req.force, stop.is_set).events()
+                         for m in plan_runs(req.mode)])
