@@ -142,8 +142,9 @@ def _run_html(view: RunView, board: RequestView, pending_note: str = "") -> str:
 def render_board(board: RequestView | None) -> str:
     if board is None:
         return EMPTY_BOARD
-    runs = "".join(_run_html(v, board, "runs right after PASTA, in the same decoding slot: "
-                             "same machine, honest timings") for v in board.runs.values())
+    note = ("races PASTA in the same decoding slot, one step of each in turn: same machine, "
+            "honest timings")
+    runs = "".join(_run_html(v, board, note) for v in board.runs.values())
     return f"<div class='board board-{board.mode}' data-mode='{board.mode}'>{runs}</div>"
 
 
