@@ -1,7 +1,8 @@
 // The race replay (gr.HTML js_on_load): PASTA and sequential decoding side by side, replayed
 // from the timestamps their events carried, at 1×, 0.25× or 0.1× — the classroom race.
 // Gradio gives `element` (this component's root), `props` (props.value = the recording JSON
-// written by ui/lanes.py Board.recording) and `watch`. Lanes use the same CSS classes as the
+// written by ui/lanes.py `recording`: pasta_core.view's ReplayRun records, fields read by
+// name) and `watch`. Lanes use the same CSS classes as the
 // live lanes (assets/pasta.css).
 const stage = element.querySelector('.rp-stage');
 const clock = element.querySelector('.rp-clock');
@@ -82,12 +83,14 @@ function build() {
   clock.textContent = '0.00 s';
 }
 
+// one replay event: {kind, t, ...} with the fields of its record in pasta_core/view.py
 function apply(st, e) {
-  const [kind, t, tid] = e;
+  const { kind, t } = e;
+  const tid = e.thread;
   const r = st.r;
   const inline = r.run !== 'pasta';
-  if (kind === 's') {
-    const th = st.threads[tid] || { id: tid, topic: e[3], promised: e[4], color: '#475569' };
+  if (kind === 'start') {
+    const th = st.threads[tid] || { id: tid, topic: e.topic, promised: e.promised, color: '#475569' };
     if (tid === 0) {
       const lane = mkLane(r, th, true);
       lane.start = t;
@@ -101,22 +104,22 @@ function apply(st, e) {
     } else {
       st.lanes[tid] = { inline: true, start: t, tokens: 0, text: '' };
     }
-  } else if (kind === 'x') {
+  } else if (kind === 'text') {
     const lane = st.lanes[tid];
     if (!lane) return;
-    lane.tokens += e[4];
-    st.tokens += e[4];
-    lane.text += e[3];
-    if (tid === 0) appendText(st, lane, e[3]);
+    lane.tokens += e.tokens;
+    st.tokens += e.tokens;
+    lane.text += e.text;
+    if (tid === 0) appendText(st, lane, e.text);
     else if (lane.inline) { const ph = st.ph[tid]; if (ph) ph.textContent = lane.text; }
-    else appendText(st, lane, e[3]);
+    else appendText(st, lane, e.text);
     if (lane.tok) lane.tok.textContent = lane.tokens + ' tok';
     if (lane.bar && lane.th.promised) {
       lane.bar.style.width = Math.min(100, 100 * lane.tokens / lane.th.promised) + '%';
     }
-  } else if (kind === 'p') {
+  } else if (kind === 'promise') {
     const main = st.lanes[0];
-    const child = e[3];
+    const child = e.chunk;
     const th = st.threads[child] || { topic: '', color: '#64748b' };
     const span = document.createElement('span');
     span.style.setProperty('--c', th.color);
@@ -125,7 +128,7 @@ function apply(st, e) {
     main.inner.appendChild(span);
     main.node = null;
     st.ph[child] = span;
-  } else if (kind === 'y') {
+  } else if (kind === 'sync') {
     const main = st.lanes[0];
     const span = document.createElement('span');
     span.className = 'sync';
@@ -133,18 +136,18 @@ function apply(st, e) {
     main.inner.appendChild(span);
     main.node = null;
     st.lastSync = span;
-  } else if (kind === 'w') {
+  } else if (kind === 'wait') {
     setState(st.lanes[0], 'waiting');
     if (st.lastSync) st.lastSync.classList.add('sync-wait');
-  } else if (kind === 'r') {
+  } else if (kind === 'resume') {
     setState(st.lanes[0], 'running');
     if (st.lastSync) st.lastSync.classList.remove('sync-wait');
-  } else if (kind === 'q') {
+  } else if (kind === 'dequeue') {
     const lane = st.lanes[tid];
     if (lane && lane.el) setState(lane, 'running');
-  } else if (kind === 't') {
-    st.steps.textContent = tid + ' steps';  // e[2] is the step number
-  } else if (kind === 'e') {
+  } else if (kind === 'step') {
+    st.steps.textContent = e.step + ' steps';
+  } else if (kind === 'end') {
     const lane = st.lanes[tid];
     if (!lane) return;
     lane.end = t;
@@ -166,7 +169,7 @@ function frame() {
   let all = true;
   for (const st of runs) {
     const ev = st.r.events;
-    while (st.i < ev.length && ev[st.i][1] <= now) apply(st, ev[st.i++]);
+    while (st.i < ev.length && ev[st.i].t <= now) apply(st, ev[st.i++]);
     for (const id in st.lanes) {
       const lane = st.lanes[id];
       if (lane.el && lane.end == null) lane.time.textContent = Math.max(0, now - lane.start).toFixed(2) + ' s';

@@ -219,6 +219,20 @@ class Trace:
         }
 
 
+def main_pieces(ev: Tokens) -> list[str | dict[str, Any]]:
+    """The body text of a Tokens event cut at the tags it completed, in order: a text piece
+    (maybe empty), then for each tag the tag dict and the text after it. This is the one walk
+    over the main thread's tags: the Splicer and the live view (`pasta_core.view`) both read
+    it, so no consumer re-parses the text."""
+    out: list[str | dict[str, Any]] = []
+    last = 0
+    for tag in ev.tags:
+        out += [ev.text[last:tag["at"]], tag]
+        last = tag["at"]
+    out.append(ev.text[last:])
+    return out
+
+
 class Splicer:
     """The user-facing text of a run, built from its events in final order: the main thread's
     text with each promise replaced by its chunk's text. `add(event)` returns the text that
@@ -235,13 +249,11 @@ class Splicer:
     def add(self, ev: Event) -> str:
         if isinstance(ev, Tokens):
             if ev.thread == 0:
-                last = 0
-                for tag in ev.tags:
-                    if tag["kind"] == "promise":
-                        self.parts[-1] += ev.text[last:tag["at"]]
-                        self.parts += [tag["thread"], ""]
-                        last = tag["at"]
-                self.parts[-1] += ev.text[last:]
+                for piece in main_pieces(ev):
+                    if isinstance(piece, str):
+                        self.parts[-1] += piece
+                    elif piece["kind"] == "promise":
+                        self.parts += [piece["thread"], ""]
             else:
                 self.chunks[ev.thread] = self.chunks.get(ev.thread, "") + ev.text
         elif isinstance(ev, ThreadEnd) and ev.thread != 0:

@@ -79,6 +79,26 @@ def test_a_run_streams_lanes_and_its_numbers_equal_the_cli(client, cli_both):
     assert [r["run"] for r in rec["runs"]] == ["pasta", "sequential"]
     assert [r["steps"] for r in rec["runs"]] == [trace["pasta"]["steps"],
                                                    trace["sequential"]["steps"]]
+    for r, run in zip(rec["runs"], ("pasta", "sequential"), strict=True):
+        # named fields (pasta_core.view's replay schema), not positions in a list
+        assert all(isinstance(e, dict) and {"kind", "t"} <= e.keys() for e in r["events"])
+        assert sum(e["tokens"] for e in r["events"] if e["kind"] == "text") == \
+            trace[run]["tokens_total"]
+        assert [t["id"] for t in r["threads"]] == [t["id"] for t in trace[run]["threads"]]
+
+
+def test_the_endpoints_take_the_form_by_name(client):
+    """The Decode tab's handlers take the form by name: the endpoints' parameters are the
+    form's fields, in the order `decode_args` passes them, so keyword calls work too."""
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = ["prompt", "model", "hub_id", "mode", "max_new", "threads", "temperature", "top_p",
+             "seed", "force_on", "force_text"]
+    assert [p["parameter_name"] for p in api["/decode"]["parameters"]] == names
+    assert [p["parameter_name"] for p in api["/step_start"]["parameters"]] == \
+        [n for n in names if n != "mode"]
+    form = dict(zip(names, decode_args("hi", mode="pasta", max_new=3), strict=True))
+    status, lanes, *_ = client.predict(**form, api_name="/decode")
+    assert "status-done" in status and "data-thread='0'" in lanes
 
 
 def test_updates_arrive_at_least_ten_times_a_second(client):

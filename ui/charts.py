@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from pasta_core import metrics
-from pasta_core.events import Comparison, Trace
+from pasta_core.events import Comparison
+from pasta_core.view import RUN_LABELS, RunView
 
-from .lanes import PROMPT_COLOR, RUN_LABELS, RunView, thread_color
+from .lanes import PROMPT_COLOR, thread_color
 
 RUN_COLORS = {"pasta": "#ea580c", "sequential": "#64748b", "plain": "#64748b"}
 FONT = dict(family="Inter, ui-sans-serif, system-ui, sans-serif", size=12, color="#334155")
@@ -74,7 +75,7 @@ def tokens_over_time(views: Sequence[RunView]) -> go.Figure:
 def timeline(views: Sequence[RunView]) -> go.Figure:
     """Each thread as a bar from its start to its end (Trace threads' start_s/end_s), forks
     (a chunk starts) and joins (the main thread resumes after a sync) marked on the main row,
-    and the main thread's waits at sync points (ThreadWait/ThreadResume events) hatched."""
+    and the main thread's waits at sync points (the view's `waits`) hatched."""
     runs = [v for v in views if v.trace is not None]
     if not runs:
         return empty_figure("Timeline of threads")
@@ -89,46 +90,9 @@ def timeline(views: Sequence[RunView]) -> go.Figure:
         return first
 
     for row, v in enumerate(runs, start=1):
-        tr = v.trace
-        assert tr is not None
-        names = [_thread_name(th.id, th.topic) for th in tr.threads]
-        for th, name in zip(tr.threads, names, strict=True):
-            end = th.end_s if th.end_s is not None else tr.wall_s
-            fig.add_trace(go.Bar(
-                y=[name], x=[max(end - th.start_s, 1e-4)], base=[th.start_s], orientation="h",
-                marker=dict(color=thread_color(th.id), line=dict(width=0)), width=0.6,
-                name=name, showlegend=False,
-                customdata=[[th.start_s, end, metrics.tokens_total([th])]],
-                hovertemplate=(f"{html.escape(name)}<br>%{{customdata[0]:.3f}} → "
-                               "%{customdata[1]:.3f} s<br>%{customdata[2]} tokens<extra></extra>")),
-                row=row, col=1)
-        for w in v.waits:
-            resume = w[1] if w[1] is not None else tr.wall_s
-            fig.add_trace(go.Bar(
-                y=[names[0]], x=[max(resume - w[0], 1e-4)], base=[w[0]], orientation="h",
-                width=0.6, marker=dict(color="rgba(255,255,255,0.55)",
-                                       pattern=dict(shape="/", fgcolor="#475569")),
-                name="waiting at sync", showlegend=once("wait"),
-                hovertemplate="main waits at sync %{base:.3f} → %{x:.3f} s<extra></extra>"),
-                row=row, col=1)
-        forks = tr.threads[1:]
-        if forks:
-            fig.add_trace(go.Scatter(
-                x=[th.start_s for th in forks], y=[names[0]] * len(forks), mode="markers",
-                marker=dict(symbol="triangle-down", size=11, color=[thread_color(th.id)
-                                                                    for th in forks],
-                            line=dict(color="#0f172a", width=1)),
-                name="fork (promise)", showlegend=once("fork"),
-                text=[names[th.id] for th in forks],
-                hovertemplate="fork: %{text} starts at %{x:.3f} s<extra></extra>"),
-                row=row, col=1)
-        joins = [w[1] for w in v.waits if w[1] is not None]
-        if joins:
-            fig.add_trace(go.Scatter(
-                x=joins, y=[names[0]] * len(joins), mode="markers",
-                marker=dict(symbol="diamond", size=11, color="#0f172a"),
-                name="join (sync)", showlegend=once("join"),
-                hovertemplate="join: main resumes at %{x:.3f} s<extra></extra>"), row=row, col=1)
+        names = [_thread_name(th.id, th.topic) for th in v.trace.threads]
+        for trace in (*_thread_bars(v, names), *_marks(v, names, once)):
+            fig.add_trace(trace, row=row, col=1)
         fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names,
                          row=row, col=1)
     fig.update_xaxes(title_text="seconds since the run started", rangemode="tozero",
@@ -136,6 +100,57 @@ def timeline(views: Sequence[RunView]) -> go.Figure:
     height = 140 + 26 * sum(len(v.trace.threads) for v in runs) + 40 * len(runs)
     return _layout(fig, "Timeline of threads — forks and joins", height=min(760, height),
                    barmode="overlay")
+
+
+def _thread_bars(v: RunView, names: list[str]) -> list[go.Bar]:
+    """One bar per thread, from its start to its end."""
+    tr = v.trace
+    assert tr is not None
+    bars = []
+    for th, name in zip(tr.threads, names, strict=True):
+        end = th.end_s if th.end_s is not None else tr.wall_s
+        bars.append(go.Bar(
+            y=[name], x=[max(end - th.start_s, 1e-4)], base=[th.start_s], orientation="h",
+            marker=dict(color=thread_color(th.id), line=dict(width=0)), width=0.6,
+            name=name, showlegend=False,
+            customdata=[[th.start_s, end, metrics.tokens_total([th])]],
+            hovertemplate=(f"{html.escape(name)}<br>%{{customdata[0]:.3f}} → "
+                           "%{customdata[1]:.3f} s<br>%{customdata[2]} tokens<extra></extra>")))
+    return bars
+
+
+def _marks(v: RunView, names: list[str],
+           once: Callable[[str], bool]) -> list[go.Bar | go.Scatter]:
+    """On the main row: its waits at syncs (hatched), forks (a chunk starts), joins."""
+    tr = v.trace
+    assert tr is not None
+    out: list[go.Bar | go.Scatter] = []
+    for w in v.waits:
+        resume = w.end if w.end is not None else tr.wall_s
+        out.append(go.Bar(
+            y=[names[0]], x=[max(resume - w.start, 1e-4)], base=[w.start], orientation="h",
+            width=0.6, marker=dict(color="rgba(255,255,255,0.55)",
+                                   pattern=dict(shape="/", fgcolor="#475569")),
+            name="waiting at sync", showlegend=once("wait"),
+            hovertemplate="main waits at sync %{base:.3f} → %{x:.3f} s<extra></extra>"))
+    forks = tr.threads[1:]
+    if forks:
+        out.append(go.Scatter(
+            x=[th.start_s for th in forks], y=[names[0]] * len(forks), mode="markers",
+            marker=dict(symbol="triangle-down", size=11,
+                        color=[thread_color(th.id) for th in forks],
+                        line=dict(color="#0f172a", width=1)),
+            name="fork (promise)", showlegend=once("fork"),
+            text=[names[th.id] for th in forks],
+            hovertemplate="fork: %{text} starts at %{x:.3f} s<extra></extra>"))
+    joins = [w.end for w in v.waits if w.end is not None]
+    if joins:
+        out.append(go.Scatter(
+            x=joins, y=[names[0]] * len(joins), mode="markers",
+            marker=dict(symbol="diamond", size=11, color="#0f172a"),
+            name="join (sync)", showlegend=once("join"),
+            hovertemplate="join: main resumes at %{x:.3f} s<extra></extra>"))
+    return out
 
 
 def step_chart(views: Sequence[RunView]) -> go.Figure:
@@ -172,12 +187,6 @@ def _thread_name(tid: int, topic: str) -> str:
 
 # -- summary cards ---------------------------------------------------------------------------
 
-def kv_compare(trace: Trace) -> tuple[int, int]:
-    """(KV entries in the one shared cache, entries if every thread copied its prefix)."""
-    naive = metrics.prefix_copy_kv(len(trace.prompt_token_ids), trace.threads)
-    return trace.kv_tokens, naive
-
-
 def _fmt(v: float, unit: str = "", digits: int = 2) -> str:
     if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
         return "–"
@@ -192,11 +201,13 @@ def _card(title: str, big: str, sub: str, metric: str, value: Any, accent: bool 
 
 
 def summary_cards(views: Sequence[RunView]) -> str:
-    """The numbers of a finished request, each card carrying its exact value (data-value)."""
-    traces = {v.run: v.trace for v in views if v.trace is not None}
-    if not traces:
+    """The numbers of a finished request, each card carrying its exact value (data-value):
+    each run's figures (`RunView.figures`) and, for mode "both", the core's Comparison."""
+    done = [v for v in views if v.trace is not None]
+    if not done:
         return EMPTY_SUMMARY
     cards: list[str] = []
+    traces = {v.run: v.trace for v in done}
     p, s = traces.get("pasta"), traces.get("sequential")
     if p is not None and s is not None:
         comp = Comparison(p, s)
@@ -206,23 +217,24 @@ def summary_cards(views: Sequence[RunView]) -> str:
         cards.append(_card("Theoretical speed-up", _fmt(comp.theoretical_speedup, "×"),
                            f"{s.tokens_total} sequential tokens ÷ {p.steps} PASTA steps",
                            "theoretical_speedup", comp.theoretical_speedup, accent=True))
-    for run, tr in traces.items():
-        label = RUN_LABELS.get(run, run)
-        cards.append(_card(f"{label} wall time", _fmt(tr.wall_s, " s"),
-                           f"prefill included · {tr.end_reason}", f"{run}.wall_s", tr.wall_s))
-        cards.append(_card(f"{label} steps", str(tr.steps),
-                           f"{tr.tokens_total} tokens · {len(tr.threads) - 1} async threads",
-                           f"{run}.steps", tr.steps))
-        cards.append(_card(f"{label} tokens", str(tr.tokens_total),
-                           f"{_fmt(tr.tokens_total / tr.wall_s if tr.wall_s else 0.0, '', 1)} "
-                           "tokens/s", f"{run}.tokens_total", tr.tokens_total))
-        cards.append(_card(f"{label} parallelism", _fmt(tr.parallelism),
-                           "tokens per step", f"{run}.parallelism", tr.parallelism))
-    if p is not None:
-        shared, naive = kv_compare(p)
-        cards.append(_card("KV entries (PASTA)", str(shared),
-                           f"one shared cache · {naive} if each thread copied its prefix",
-                           "pasta.kv_tokens", shared))
+    figures = [v.figures() for v in done]
+    for f in figures:
+        run, label = f.run, RUN_LABELS.get(f.run, f.run)
+        cards.append(_card(f"{label} wall time", _fmt(f.wall_s, " s"),
+                           f"prefill included · {f.end_reason}", f"{run}.wall_s", f.wall_s))
+        cards.append(_card(f"{label} steps", str(f.steps),
+                           f"{f.tokens_total} tokens · {f.threads - 1} async threads",
+                           f"{run}.steps", f.steps))
+        cards.append(_card(f"{label} tokens", str(f.tokens_total),
+                           f"{_fmt(f.tokens_per_s, '', 1)} tokens/s", f"{run}.tokens_total",
+                           f.tokens_total))
+        cards.append(_card(f"{label} parallelism", _fmt(f.parallelism),
+                           "tokens per step", f"{run}.parallelism", f.parallelism))
+    for f in figures:
+        if f.run == "pasta":
+            cards.append(_card("KV entries (PASTA)", str(f.kv_tokens),
+                               f"one shared cache · {f.kv_prefix_copy} if each thread copied "
+                               "its prefix", "pasta.kv_tokens", f.kv_tokens))
     return f"<div class='cards'>{''.join(cards)}</div>"
 
 

@@ -23,10 +23,10 @@ from contextlib import contextmanager
 
 from pasta_core.events import Done, Event, Step
 from pasta_core.interpreter import Interpreter, Settings
+from pasta_core.view import RunView
 
 from .config import Limits
 from .jobs import JobQueue, JobRecord, Request
-from .lanes import RunView
 
 log = logging.getLogger(__name__)
 

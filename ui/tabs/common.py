@@ -1,0 +1,76 @@
+"""What every tab shares: the Space's settings, the model registry, the one decoding queue, the
+examples and the per-session state (`ui.sessions`)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pasta_core.view import RequestView
+
+from ..config import ROOT, SpaceConfig
+from ..jobs import JobQueue, ModelRegistry
+from ..sessions import Sessions
+
+ASSETS = ROOT / "assets"
+KEEP_TRACES = 64  # trace files kept on disk for download
+
+
+def load_examples() -> list[dict[str, Any]]:
+    return json.loads((ASSETS / "examples.json").read_text(encoding="utf-8"))["examples"]
+
+
+class App:
+    """The UI's state that outlives one event: settings, models, the queue, the sessions."""
+
+    def __init__(self, config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue):
+        self.config, self.registry, self.jobs = config, registry, jobs
+        self.examples = load_examples()
+        self.sessions = Sessions()
+        self.trace_dir = Path(tempfile.mkdtemp(prefix="pasta-traces-"))
+
+    @property
+    def first_example(self) -> dict[str, Any]:
+        """The example shown at first: the first one with parts to split."""
+        return next((e for e in self.examples if e["parts"]), self.examples[0])
+
+    def model_choices(self) -> tuple[list[str], str | None, str]:
+        """(offered models, the one to select, a notice when the default is not available)."""
+        avail = self.registry.available()
+        default = self.config.default_model
+        if default in avail:
+            return avail, default, ""
+        pick = avail[0] if avail else None
+        note = (f"⚠ The default model <code>{default}</code> is not available here yet"
+                f"{' (the bundled models are built by training)' if 'bundled:' in default else ''}"
+                ".")
+        if pick:
+            note += f" Using <code>{pick}</code> instead."
+        if pick and self.needs_forcing(pick):
+            note += (" Random-weight models never write PASTA tags on their own, so the "
+                     "examples <b>teacher-force</b> their annotated answers (see the folded box "
+                     "under the prompt).")
+        elif not pick:
+            note += " No model is offered by this Space's settings (spaces.yaml)."
+        return avail, pick, note
+
+    def needs_forcing(self, model: str | None) -> bool:
+        """Whether a model cannot write PASTA tags itself (random weights)."""
+        return bool(model) and str(model).startswith("random:")
+
+    def write_trace(self, view: RequestView) -> Path | None:
+        """The finished request's trace JSON (the CLI's `decode --json`), for download."""
+        traces = view.traces()
+        if not traces or len(traces) != len(view.runs):
+            return None
+        comp = view.comparison()
+        obj = comp.to_dict() if view.mode == "both" and comp is not None else traces[0].to_dict()
+        path = self.trace_dir / f"pasta-trace-{view.mode}-{uuid.uuid4().hex[:8]}.json"
+        path.write_text(json.dumps(obj), encoding="utf-8")
+        old = sorted(self.trace_dir.iterdir(), key=lambda f: f.stat().st_mtime)[:-KEEP_TRACES]
+        for f in old:  # Gradio serves its own copy; ours only has to outlive the response
+            f.unlink(missing_ok=True)
+        return path

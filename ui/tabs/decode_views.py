@@ -1,0 +1,118 @@
+"""What the Decode tab shows, as pure functions of the live view (`pasta_core.view`): the status
+line, the answer, the annotated text, and step mode's explanation, mask and lanes."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from pasta_core.view import RequestView
+
+from .. import charts
+from ..jobs import JobQueue
+from ..lanes import render_board, thread_color
+from ..stepper import StepSession
+
+ANSWER_HINT = "*The answer appears here as it is written, in reading order.*"
+
+
+def status_html(text: str, kind: str = "idle") -> str:
+    return f"<div class='status status-{kind}' data-status='{kind}'>{text}</div>"
+
+
+def board_status(view: RequestView, jobs: JobQueue) -> str:
+    if view.stopped:
+        return status_html("■ Stopped. The run ended within one step and the decoding slot is "
+                           "free again.", "stopped")
+    cur = view.current
+    if cur is None and not view.done:
+        q = jobs.status()
+        ahead = q["running"] + q["waiting"] - 1
+        return status_html(f"… Waiting for the decoding slot ({max(ahead, 0)} request(s) "
+                           "ahead)…" if ahead > 0 else "… Loading the model", "waiting")
+    if cur is not None:
+        label = {"pasta": "PASTA", "sequential": "sequential decoding"}.get(cur.run, cur.run)
+        f = cur.figures()
+        return status_html(f"<span class='spinner'></span> Decoding with {label} — step "
+                           f"{f.steps}, {f.tokens_total} tokens, {f.wall_s:.2f} s", "running")
+    comp = view.comparison()
+    if view.mode == "both" and comp is not None:
+        return status_html(
+            f"✓ Done. PASTA took <b>{comp.pasta.steps}</b> steps and <b>{comp.pasta.wall_s:.2f}"
+            f" s</b>; sequential decoding <b>{comp.sequential.steps}</b> steps and "
+            f"<b>{comp.sequential.wall_s:.2f} s</b>: <b>{comp.wall_speedup:.2f}×</b> faster "
+            f"wall-clock, <b>{comp.theoretical_speedup:.2f}×</b> in theory. Watch the race "
+            "replay below.", "done")
+    f = view.primary.figures()
+    return status_html(f"✓ Done: {f.steps} steps, {f.tokens_total} tokens, {f.wall_s:.2f} s "
+                       f"({f.end_reason}).", "done")
+
+
+def answer_md(view: RequestView | None) -> str:
+    if view is None:
+        return ANSWER_HINT
+    text = view.primary.spliced
+    return text if text.strip() else "*…*"
+
+
+def annotated(view: RequestView | None) -> str:
+    if view is None:
+        return ""
+    tr = view.primary.trace
+    return tr.annotated if tr is not None else ""
+
+
+# -- step mode ---------------------------------------------------------------------------------
+
+def step_info(st: StepSession | None, idle_s: float | None = None) -> str:
+    if st is None:
+        idle = f"{int(idle_s)} s" if idle_s is not None else "a while"
+        return ("<div class='stepinfo muted'>Start a stepped PASTA run with the prompt, model, "
+                "settings and forcing above; each press of <b>Next step</b> runs ONE forward "
+                "pass of every thread that has a token to feed, and shows its attention mask. "
+                "Each press takes the decoding slot for its step only; the run keeps its cache "
+                f"until it ends, you end it, or {idle} pass without a press.</div>")
+    step = st.last_step
+    if step is None:
+        prompt_n = sum(1 for o in st.owners if o < 0)
+        return (f"<div class='stepinfo'><b>Prefill done:</b> the prompt's {prompt_n} tokens "
+                "are in the cache and the main thread chose its first token. Press <b>Next "
+                "step</b>.</div>")
+    parts = []
+    for tid, n, pos in zip(step.threads, step.n_tokens, step.positions, strict=True):
+        th = st.view.threads.get(tid)
+        name = "main" if tid == 0 else f"#{tid} {th.topic if th else ''}"
+        parts.append(f"<span class='chip' style='--c:{thread_color(tid)}'>{name}: {n} token"
+                     f"{'s' if n != 1 else ''} at position{'s' if n != 1 else ''} "
+                     f"{', '.join(map(str, pos[:8]))}{'…' if len(pos) > 8 else ''}</span>")
+    end = ""
+    if st.closed:
+        end = f" — <b>run ended ({st.end_reason})</b>, its cache freed"
+    return (f"<div class='stepinfo'><b>Step {step.step}</b>: {len(step.threads)} thread(s) "
+            f"in one forward pass, {sum(step.n_tokens)} token(s), {step.latency_s * 1000:.1f} ms"
+            f"{end}<div class='chips'>{''.join(parts)}</div></div>")
+
+
+def step_figure(st: StepSession | None) -> go.Figure:
+    if st is None or st.last_step is None or st.last_step.visible is None:
+        return charts.empty_figure("This step's attention mask",
+                                   "Start step mode and press Next step.")
+    step = st.last_step
+    width = len(st.owners)
+    names = {tid: "main" if tid == 0 else f"#{tid} {st.view.threads[tid].topic}"[:16]
+             for tid in step.threads}
+    rows = [f"{names[tid]} @{p}" for tid, pos in zip(step.threads, step.positions, strict=True)
+            for p in pos]
+    rows = [f"{i + 1}. {r}" for i, r in enumerate(rows)]  # numbered: labels must be unique
+    cols = [f"slot {k}" for k in range(width)]
+    return charts.mask_heatmap(step.visible, st.owners[:width], rows, cols,
+                               f"Step {step.step}: tokens fed (rows) × cache slots they attend to",
+                               height=min(560, 240 + 22 * len(rows)))
+
+
+def step_lanes(st: StepSession | None) -> str:
+    if st is None:
+        return ""
+    view = RequestView("pasta", st.req.model)
+    view.runs["pasta"] = st.view
+    view.stopped = st.closed and st.view.trace is None
+    return render_board(view)
