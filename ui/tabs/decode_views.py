@@ -36,15 +36,34 @@ def board_status(view: RequestView, jobs: JobQueue) -> str:
                            f"{f.steps}, {f.tokens_total} tokens, {f.wall_s:.2f} s", "running")
     comp = view.comparison()
     if view.mode == "both" and comp is not None:
-        return status_html(
-            f"✓ Done. PASTA took <b>{comp.pasta.steps}</b> steps and <b>{comp.pasta.wall_s:.2f}"
-            f" s</b>; sequential decoding <b>{comp.sequential.steps}</b> steps and "
-            f"<b>{comp.sequential.wall_s:.2f} s</b>: <b>{comp.wall_speedup:.2f}×</b> faster "
-            f"wall-clock, <b>{comp.theoretical_speedup:.2f}×</b> in theory. Watch the race "
-            "replay below.", "done")
+        return status_html(race_verdict(comp), "done")
     f = view.primary.figures()
     return status_html(f"✓ Done: {f.steps} steps, {f.tokens_total} tokens, {f.wall_s:.2f} s "
                        f"({f.end_reason}).", "done")
+
+
+def race_verdict(comp) -> str:
+    """The race's result in words, never a claim the run did not earn (`metrics.race_figures`:
+    the same figures as `decode --mode both --json`'s `race`)."""
+    r = comp.race
+    runs = (f"PASTA took <b>{comp.pasta.steps}</b> steps and <b>{comp.pasta.wall_s:.2f} s</b>; "
+            f"sequential decoding <b>{comp.sequential.steps}</b> steps and "
+            f"<b>{comp.sequential.wall_s:.2f} s</b>")
+    band = f"±{r['band'] * 100:.0f}%"
+    if r["verdict"] == "busy":
+        return (f"✓ Done. {runs}. <span data-verdict='busy'><b>The machine was busy:</b> the "
+                f"wall-clock ratio {r['wall']:.2f}× is off the {r['expected']:.2f}× these "
+                f"steps should give by more than this run's noise ({band}), so it is not a "
+                f"result.</span> In theory: <b>{r['theoretical']:.2f}×</b>. Race again, or "
+                "read the replay below for the schedule.")
+    if r["verdict"] == "no speed-up":
+        return (f"✓ Done. {runs}. <span data-verdict='none'><b>No speed-up</b> on this prompt: "
+                f"wall-clock {r['wall']:.2f}×, within this run's noise ({band}) of 1; "
+                f"{r['theoretical']:.2f}× in theory.</span>")
+    return (f"✓ Done. {runs}: <span data-verdict='faster'><b>{r['wall']:.2f}×</b> faster "
+            f"wall-clock</span> (expected {r['expected']:.2f}×: {r['theoretical']:.2f}× fewer "
+            f"steps in theory, each costing {r['cost_ratio']:.2f}× a sequential step; noise "
+            f"{band}). Watch the race replay below.")
 
 
 def answer_md(view: RequestView | None) -> str:
