@@ -84,7 +84,7 @@ def run_cli(*args: str) -> dict:
 
 
 TIMING_KEYS = {"wall_s", "start_s", "end_s", "step_latency_s", "step_host_s", "t",
-               "wall_speedup"}
+               "wall_speedup", "race"}  # race: a race's measured figures (metrics.race_figures)
 
 
 def without_timings(obj):
