@@ -155,6 +155,15 @@ class Trace:
     step_sizes: list[int]
     step_latency_s: list[float]
     step_host_s: list[float]
+    step_t_s: list[float] = field(default_factory=list)  # when each step ended (the run's clock)
+
+    @property
+    def step_cycle_s(self) -> list[float]:
+        """Each step's whole cost on the run's clock: its forward pass and all host work up to
+        the next step (what a race pays per step; `step_latency_s` is the forward's share)."""
+        ts = self.step_t_s
+        return [b - a for a, b in zip(ts, [*ts[1:], self.wall_s], strict=True)][:-1] \
+            if len(ts) > 1 else list(self.step_latency_s)
 
     @property
     def annotated_raw(self) -> str:
@@ -216,6 +225,7 @@ class Trace:
             "step_sizes": self.step_sizes,
             "step_latency_s": self.step_latency_s,
             "step_host_s": self.step_host_s,
+            "step_t_s": self.step_t_s,
         }
 
 
@@ -288,6 +298,7 @@ class TraceBuilder:
         self.step_sizes: list[int] = []
         self.step_latency: list[float] = []
         self.step_host: list[float] = []
+        self.step_t: list[float] = []
 
     def add(self, ev: Event) -> None:
         self.splicer.add(ev)
@@ -310,6 +321,7 @@ class TraceBuilder:
             self.step_sizes.append(sum(ev.n_tokens))
             self.step_latency.append(ev.latency_s)
             self.step_host.append(ev.host_s)
+            self.step_t.append(ev.t)
             for tid, n, pos in zip(ev.threads, ev.n_tokens, ev.positions, strict=True):
                 th = self.threads[tid]
                 th.positions.extend(pos)
@@ -329,6 +341,7 @@ class TraceBuilder:
             steps=len(self.step_sizes), kv_tokens=kv_tokens, wall_s=wall_s,
             end_reason=end_reason, step_sizes=self.step_sizes,
             step_latency_s=self.step_latency, step_host_s=self.step_host,
+            step_t_s=self.step_t,
         )
 
 
@@ -351,8 +364,8 @@ class Comparison:
     def race(self) -> dict[str, Any]:
         """The race's honest figures and verdict (`metrics.race_figures`)."""
         p, s = self.pasta, self.sequential
-        return metrics.race_figures(p.steps, p.step_latency_s, p.wall_s, s.tokens_total,
-                                    s.step_latency_s, s.wall_s)
+        return metrics.race_figures(p.steps, p.step_cycle_s, p.wall_s, s.tokens_total,
+                                    s.step_cycle_s, s.wall_s)
 
     def to_dict(self) -> dict[str, Any]:
         return {"pasta": self.pasta.to_dict(), "sequential": self.sequential.to_dict(),

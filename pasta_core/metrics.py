@@ -64,35 +64,37 @@ def _median(xs: Sequence[float]) -> float:
 
 
 def _rel_se(xs: Sequence[float]) -> float:
-    """The relative standard error of a mean of step latencies."""
+    """The relative standard error of a median of step costs, from their median absolute
+    deviation (robust: one slow step from a busy neighbour does not swamp the estimate)."""
     n = len(xs)
-    if n < 2:
+    med = _median(xs)
+    if n < 2 or med <= 0:
         return 0.0
-    mean = sum(xs) / n
-    var = sum((x - mean) ** 2 for x in xs) / (n - 1)
-    return (var / n) ** 0.5 / mean if mean > 0 else 0.0
+    mad = _median([abs(x - med) for x in xs])
+    return 1.253 * 1.4826 * mad / med / n ** 0.5
 
 
-def race_figures(pasta_steps: int, pasta_latency: Sequence[float], pasta_wall: float,
-                 seq_tokens: int, seq_latency: Sequence[float], seq_wall: float) -> dict:
+def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: float,
+                 seq_tokens: int, seq_cost: Sequence[float], seq_wall: float) -> dict:
     """The honest figures of one lockstep race (PASTA vs sequential decoding of one request).
 
     - theoretical: sequential tokens ÷ PASTA steps (what the schedule earns on ideal hardware);
-    - cost_ratio: the median PASTA step's latency ÷ the median sequential step's (a PASTA step
-      feeds several tokens, so it costs more; on a GPU close to 1, on this CPU more);
+    - cost_ratio: the median PASTA step's cost ÷ the median sequential step's, each step's
+      cost being its forward pass and host work on its run's clock (`Trace.step_cycle_s`; a
+      PASTA step feeds several tokens, so it costs more: on a GPU close to 1, on a CPU more);
     - expected: theoretical ÷ cost_ratio, the wall ratio these steps should give;
     - wall: the measured wall-clock ratio; noise: its relative standard error from the spread
-      of the step latencies;
+      of the step costs;
     - verdict: "busy" when the wall ratio is off the expected one by more than
       max(RACE_TOLERANCE, 3 × noise) (the machine was busy, not the schedule fast), else
       "no speed-up" when the wall ratio is within that of 1, else "faster".
     """
     theo = theoretical_speedup(seq_tokens, pasta_steps)
-    cost = (_median(pasta_latency) / _median(seq_latency)) if seq_latency and pasta_latency \
-        and _median(seq_latency) > 0 else 0.0
+    cost = (_median(pasta_cost) / _median(seq_cost)) if seq_cost and pasta_cost \
+        and _median(seq_cost) > 0 else 0.0
     expected = theo / cost if cost > 0 else 0.0
     wall = wall_speedup(seq_wall, pasta_wall)
-    noise = (_rel_se(pasta_latency) ** 2 + _rel_se(seq_latency) ** 2) ** 0.5
+    noise = (_rel_se(pasta_cost) ** 2 + _rel_se(seq_cost) ** 2) ** 0.5
     band = max(RACE_TOLERANCE, 3 * noise)
     if expected > 0 and abs(wall / expected - 1) > band:
         verdict = "busy"

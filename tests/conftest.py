@@ -83,7 +83,7 @@ def run_cli(*args: str) -> dict:
     return json.loads(out.stdout)
 
 
-TIMING_KEYS = {"wall_s", "start_s", "end_s", "step_latency_s", "step_host_s", "t",
+TIMING_KEYS = {"wall_s", "start_s", "end_s", "step_latency_s", "step_host_s", "step_t_s", "t",
                "wall_speedup", "race"}  # race: a race's measured figures (metrics.race_figures)
 
 

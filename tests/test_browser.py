@@ -117,3 +117,44 @@ def test_closing_the_tab_closes_its_stepped_run(browser, server):
     while httpx.get(server + "/api/queue").json()["step_runs"] > before:
         assert time.time() < deadline, "the stepped run is still open after the tab closed"
         time.sleep(0.2)
+
+
+def race(pg, index: int, shot: str) -> str:
+    """Run example `index` (teacher-forced on the random model) in mode both; screenshots of
+    the race mid-run and done at the page's size; the status line when it is done."""
+    ex = EXAMPLES[index]
+    pg.locator("#examples button", has_text=ex["label"]).click()
+    pg.wait_for_function("(p) => document.querySelector('#prompt textarea').value === p",
+                         arg=ex["prompt"])
+    toggle = pg.locator("#force-box button").first
+    toggle.click()  # a random model: picking an example turns teacher-forcing on
+    assert pg.locator("#force-on input").is_checked()
+    toggle.click()
+    before = pg.locator("#status").inner_text()
+    pg.click("#run")
+    pg.wait_for_function("document.querySelectorAll('#lanes article.lane').length >= 1",
+                         timeout=60_000)
+    pg.screenshot(path=str(ARTIFACTS / f"race-{shot}-running.png"))
+    pg.wait_for_function("(before) => { const s = document.querySelector("
+                         "'#status [data-status=done]'); return s && s.innerText !== before; }",
+                         arg=before, timeout=120_000)
+    pg.wait_for_timeout(400)
+    pg.screenshot(path=str(ARTIFACTS / f"race-{shot}-done.png"))
+    return pg.locator("#status").inner_html()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1400, 900), (390, 844)])
+def test_a_race_claims_only_the_speed_up_it_earned(browser, server, width, height):
+    """A prompt with nothing to split: PASTA and sequential take the same steps, so the page
+    may say "no speed-up" or that the machine was busy, never that PASTA was faster. A prompt
+    with five parts: the page states a verdict with its expected ratio."""
+    pg = open_app(browser, server)
+    pg.set_viewport_size({"width": width, "height": height})
+    flat = race(pg, 5, f"flat-{width}")
+    assert re.search(r"data-verdict=.(none|busy).", flat), flat
+    assert "faster" not in flat
+    split = race(pg, EXAMPLE_INDEX, f"split-{width}")
+    assert re.search(r"data-verdict=.(faster|busy|none).", split), split
+    assert "in theory" in split.lower()
+    assert not pg.js_errors, pg.js_errors
+    pg.close()

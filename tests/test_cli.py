@@ -142,7 +142,9 @@ def test_decode_both_with_a_force_file(runs, lm):
     rc, stdout, stderr = runs["both"]
     assert rc == 0, stderr
     d = one_json_object(stdout)
-    assert d.keys() == {"pasta", "sequential", "wall_speedup", "theoretical_speedup"}
+    assert d.keys() == {"pasta", "sequential", "wall_speedup", "theoretical_speedup", "race"}
+    assert d["race"]["verdict"] in ("faster", "no speed-up", "busy")
+    assert d["race"]["theoretical"] == d["theoretical_speedup"]
     par, seq = d["pasta"], d["sequential"]
     for t in (par, seq):
         check_trace(t)
