@@ -10,9 +10,9 @@ A job, start to end:
 
 * One job trains at a time (its own lock, not the decoding slot: decoding goes on meanwhile,
   sharing the CPU); the others wait in a bounded queue and see their place in it.
-* `runs/NAME` always holds the last FINISHED stage: `save_run` writes through a `.partial`
-  folder and renames, so a failed or cancelled job never leaves half a model, and earlier runs
-  are only replaced by a finished stage of a job that was told to overwrite them.
+* `runs/NAME` always holds the last FINISHED stage: `save_run` writes through a temporary
+  sibling folder and renames, so a failed or cancelled job never leaves half a model, and
+  earlier runs are only replaced by a finished stage of a job that was told to overwrite them.
 * Cancel stops within one optimiser step (`should_stop`), or one prompt's samples in stage 2,
   or one evaluation prompt. What a cancelled stage had learned is dropped; the card says
   which stage the saved model is. The Space's run-time cap (`training.max_run_s`) stops
@@ -30,7 +30,6 @@ import copy
 import json
 import logging
 import re
-import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -38,9 +37,11 @@ from pathlib import Path
 
 from pasta_core import models as pasta_models
 from pasta_core.models import LoadedModel, ModelSpecError, list_bundled, load_model
+from pasta_core.train.config import PRESETS as CORE_PRESETS
+from pasta_core.train.config import ConfigError, TrainConfig
 from pasta_core.train.data import Record, read_jsonl
-from pasta_core.train.loop import LogEntry, LoopConfig
-from pasta_core.train.prefs import Point, PrefConfig, pareto_front
+from pasta_core.train.loop import LogEntry
+from pasta_core.train.prefs import Point, pareto_front
 
 from .config import SpaceConfig
 
@@ -61,68 +62,25 @@ class Cancelled(Exception):
     """Raised inside an evaluation when the job is cancelled (evaluate has no stop hook)."""
 
 
-@dataclass
-class TrainSettings:
-    """Everything a job needs; the form's fields, one to one."""
+@dataclass(kw_only=True)
+class TrainSettings(TrainConfig):
+    """Everything a job needs; the form's fields, one to one. The numbers and their defaults
+    are `pasta_core.train.config.TrainConfig`'s."""
 
     name: str
     start_model: str
     data: str = "world"  # "world", or the path of a JSONL file of {"prompt", "annotated"}
     skip_bad_lines: bool = False
     stages: str = "both"  # both, stage1, stage2
-    examples: int = 120  # world examples: stage 1's data (world) and stage 2's prompt pool
-    seed: int = 0
-    # stage 1
-    lr: float = 3e-3
-    epochs: float = 1.0
-    max_steps: int = 0  # 0: no cap of our own (the Space's cap still applies)
-    batch_tokens: int = 2048
-    lora: bool = False
-    # both stages: weight of the penalty on tags a thread may never write (`loop.grammar_penalty`)
-    grammar_weight: float = 1.0
-    # stage 2
-    prompts: int = 4
-    n_samples: int = 4
-    lam: float = 1.0
-    beta: float = 0.1
-    alpha: float = 0.5
-    rounds: int = 2
-    lr2: float = 1e-4
-    epochs2: float = 1.0
-    sample_tokens: int = 64  # max new tokens of each stage-2 sample
-    # evaluation
-    eval_prompts: int = 8
     overwrite: bool = False
 
-    def loop1(self, cap: int) -> LoopConfig:
-        return LoopConfig(epochs=self.epochs, lr=self.lr, batch_tokens=self.batch_tokens,
-                          max_steps=_cap(self.max_steps, cap), seed=self.seed)
 
-    def pref(self, cap: int) -> PrefConfig:
-        return PrefConfig(prompts=self.prompts, n_samples=self.n_samples, lam=self.lam,
-                          beta=self.beta, alpha=self.alpha, rounds=self.rounds,
-                          max_new_tokens=self.sample_tokens, grammar_weight=self.grammar_weight,
-                          loop=LoopConfig(epochs=self.epochs2, lr=self.lr2, batch_tokens=1024,
-                                          max_steps=_cap(self.max_steps, cap), seed=self.seed))
-
-
-def _cap(mine: int, space: int) -> int:
-    return min(mine, space) if mine and mine > 0 else space
-
-
-# The presets fill the form; the form's values are what runs. "CPU demo" is sized for about
-# two to three minutes on a 2-core CPU from bundled:pasta-tiny-base (many small stage-1 steps: a
-# model this small needs updates more than tokens); measured on this project's CPU: 1000
-# examples x 3 epochs, 12 prompts → 70 s end to end, promises on every splittable eval prompt.
-# "Full" is the paper's shape of a run, for a GPU.
+# The presets fill the form; the form's values are what runs (`pasta_core.train.config`).
+# The form's labels → the core's preset names; seed and LoRA are the user's, not a preset's.
+PRESET_NAMES = {"CPU demo": "cpu-demo", "Full": "full"}
 PRESETS: dict[str, dict] = {
-    "CPU demo": dict(examples=2000, lr=2e-3, epochs=3.0, max_steps=0, batch_tokens=1024,
-                     prompts=12, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=5e-5,
-                     epochs2=1.0, sample_tokens=128, eval_prompts=8, grammar_weight=1.0),
-    "Full": dict(examples=2000, lr=1e-3, epochs=2.0, max_steps=0, batch_tokens=4096,
-                 prompts=64, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=5e-5,
-                 epochs2=1.0, sample_tokens=320, eval_prompts=40, grammar_weight=1.0),
-}
+    label: {k: v for k, v in asdict(CORE_PRESETS[key]).items() if k not in ("seed", "lora")}
+    for label, key in PRESET_NAMES.items()}
 
 
 def preset(name: str, limits) -> dict:
@@ -199,25 +157,12 @@ def next_free_name(base: str = "pasta-run", taken: set[str] | None = None) -> st
 
 
 def _numbers(s: TrainSettings) -> None:
-    def need(ok: bool, msg: str) -> None:
-        if not ok:
-            raise TrainError(msg)
-
-    need(s.stages in STAGES, f"stages must be one of {', '.join(STAGES)}")
-    need(0 < s.lr <= 1 and 0 < s.lr2 <= 1, "learning rates must be in (0, 1]")
-    need(0 < s.epochs <= 100 and 0 < s.epochs2 <= 100, "epochs must be in (0, 100]")
-    need(s.max_steps >= 0, "max steps must be 0 (no cap) or more")
-    need(128 <= s.batch_tokens <= 262144, "the batch size must be 128 to 262144 tokens")
-    need(1 <= s.examples, "use at least one world example")
-    need(1 <= s.prompts, "stage 2 needs at least one prompt per round")
-    need(2 <= s.n_samples <= 16, "N samples must be 2 to 16 (the paper uses 4 or more)")
-    need(1 <= s.rounds <= 20, "rounds must be 1 to 20")
-    need(s.lam >= 0, "λ must be 0 or more")
-    need(0 <= s.grammar_weight <= 100, "the tag-grammar weight must be 0 (off) to 100")
-    need(s.beta > 0, "β must be more than 0 (IPO's target margin is 1/(2β))")
-    need(0 <= s.alpha <= 1, "α must be in [0, 1]")
-    need(4 <= s.sample_tokens <= 1024, "stage-2 sample length must be 4 to 1024 tokens")
-    need(1 <= s.eval_prompts, "evaluate on at least one prompt")
+    if s.stages not in STAGES:
+        raise TrainError(f"stages must be one of {', '.join(STAGES)}")
+    try:
+        s.check()
+    except ConfigError as e:
+        raise TrainError(str(e)) from e
 
 
 # -- the progress record ------------------------------------------------------------------
@@ -553,8 +498,7 @@ class Run:
             log.exception("training job %d failed in %s", job.id, current)
             self._failed(current, e)
         finally:
-            self._base = None
-            shutil.rmtree(self.out.with_name(self.out.name + ".partial"), ignore_errors=True)
+            self._base = None  # (save_run cleans up its own temporary folder)
 
     # -- stage 1 -------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ import torch
 from ..models import LoadedModel
 from ..world import judge_response
 from ..world.tokenizer import build_world_tokenizer
+from .config import preset
 from .data import Record, TagGrammar, encode_record, grammar_contexts
 from .evaluate import evaluate, to_markdown
 from .evaluate import write as write_eval
@@ -63,7 +64,9 @@ class WorldRecipe:
     # stage 1 (and stage 2's SFT term): penalty on tags a thread may never write; without it
     # 11% of test answers had a main thread that closed a block it never opened
     grammar_weight: float = GRAMMAR_WEIGHT
-    stage2: PrefConfig = field(default_factory=lambda: PrefConfig(prompts=128, rounds=3))
+    # stage 2: the "full" preset's settings (config.py), over more prompts and one more round
+    stage2: PrefConfig = field(default_factory=lambda: preset("full", prompts=128,
+                                                              rounds=3).pref())
 
     @classmethod
     def quick(cls) -> WorldRecipe:
