@@ -1,4 +1,4 @@
-"""`python -m pasta_core …` — the CLI contract of DESIGN.md.
+"""`python -m pasta_core …` — the CLI contract of docs/DESIGN.md.
 
     decode --model SPEC --prompt TEXT [--mode pasta|sequential|plain|both] [--max-new-tokens N]
            [--max-threads K] [--temperature T] [--top-p P] [--seed S]

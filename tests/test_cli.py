@@ -1,4 +1,4 @@
-"""`python -m pasta_core` against the CLI contract of DESIGN.md.
+"""`python -m pasta_core` against the CLI contract of docs/DESIGN.md.
 
 Each subprocess pays the imports (several seconds on a small CPU), so the few real runs are
 started together once per module and checked by the tests below.

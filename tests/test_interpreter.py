@@ -1,4 +1,4 @@
-"""Behaviour of the interpreter through the public API (DESIGN.md, PASTA_LANG.md §4–5).
+"""Behaviour of the interpreter through the public API (docs/DESIGN.md, docs/PASTA_LANG.md §4–5).
 
 Caps, stops, sampling, text, the event stream, error messages, local model directories and
 incremental detokenisation. Random-weight models never write tags, so forks and syncs are
@@ -48,7 +48,7 @@ def trace_of(events):
 
 
 def check_kv(trace) -> None:
-    """PASTA_LANG.md §5: prompt + every thread's tokens, each stored once."""
+    """docs/PASTA_LANG.md §5: prompt + every thread's tokens, each stored once."""
     stored = len(trace.prompt_token_ids) + sum(len(t.token_ids) for t in trace.threads)
     assert trace.kv_tokens == stored
 

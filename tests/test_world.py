@@ -26,7 +26,7 @@ from pasta_core.world.prompts import (
     to_jsonl_record,
 )
 
-# A tiny, self-contained splice of the canonical form (PASTA_LANG.md §2); it deliberately
+# A tiny, self-contained splice of the canonical form (docs/PASTA_LANG.md §2); it deliberately
 # does not import pasta_core.lang.
 _CHUNK = re.compile(
     r'<promise topic="([^"]*)" tokens="(\d+)"/><async topic="\1">(.*?)</async>', re.S

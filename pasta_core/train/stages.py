@@ -59,7 +59,7 @@ def _merge(lm: LoadedModel, model: torch.nn.Module, lora: bool) -> None:
 
 def stage1(lm: LoadedModel, records: list[Record], cfg: LoopConfig, lora: bool = False,
            grammar_weight: float = GRAMMAR_WEIGHT, **kw) -> list[LogEntry]:
-    """Supervised finetuning on annotated answers (the loss of PASTA_LANG.md §4), plus
+    """Supervised finetuning on annotated answers (the loss of docs/PASTA_LANG.md §4), plus
     `grammar_weight` × the penalty on tags a thread may never write (`loop.grammar_penalty`),
     also over the answers' main-thread-only forms (`data.grammar_contexts`)."""
     model = _trainable(lm, lora)
