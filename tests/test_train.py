@@ -201,6 +201,7 @@ def test_stop_between_optimiser_steps(lm):
     assert len(hist) == 2
 
 
+@pytest.mark.slow  # the whole world recipe, tiny: minutes on a small CPU
 def test_quick_world_recipe_builds_loadable_models(tmp_path):
     from pasta_core.train.world import WorldRecipe, build_world
 

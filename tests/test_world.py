@@ -116,7 +116,10 @@ def test_every_shape_is_generated_in_every_split() -> None:
 
 
 def _check_tokens(annotated: str, count_tokens) -> None:
-    for m in _CHUNK.finditer(annotated):
+    found = list(_CHUNK.finditer(annotated))
+    # every promise is checked: a pattern that matched nothing would check nothing
+    assert len(found) == annotated.count("<promise "), annotated
+    for m in found:
         thread = f'<async topic="{m.group(1)}">{m.group(3)}</async>'
         assert int(m.group(2)) == round_up_tokens(count_tokens(thread))
         assert int(m.group(2)) % 10 == 0 and int(m.group(2)) >= 10
@@ -147,10 +150,12 @@ def test_tokens_use_the_given_counter() -> None:
     def words(text: str) -> int:
         return len(text.split()) * 3
 
-    for ex in examples("train", 420):
-        if ex.splittable:
-            _check_tokens(render_annotated(ex, words), words)
-            _check_tokens(ex.annotated(len), len)
+    splittable = [ex for ex in examples("train", 420) if ex.splittable]
+    assert splittable
+    for ex in splittable:
+        assert "<promise " in render_annotated(ex, words)
+        _check_tokens(render_annotated(ex, words), words)
+        _check_tokens(ex.annotated(len), len)
 
 
 def test_round_up_tokens() -> None:
