@@ -28,6 +28,7 @@ from .models import ModelSpecError, load_model
 from .runners import RUNNERS
 
 DEFAULT_MODEL = "bundled:pasta-tiny"
+log = logging.getLogger(__name__)
 
 
 def _read(path: str, what: str) -> str:
@@ -123,12 +124,12 @@ def _check_out(out: str, overwrite: bool) -> None:
                          "empty folder, or pass --overwrite to replace it")
 
 
-def _records(a: argparse.Namespace, lm):
-    from .train import stages
+def _records(a: argparse.Namespace):
+    """Stage 1's uploaded records (None: the bundled world, made with the model's tokenizer)."""
     from .train.data import read_jsonl
 
-    if a.data == "world":
-        return stages.world_data(lm, a.cfg.examples, seed=a.cfg.seed)[1]
+    if a.stage != "stage1" or a.data == "world":
+        return None
     records, problems = read_jsonl(a.data, skip_bad=a.skip_bad_lines)
     for p in problems:
         print(f"{a.data}: {p}", file=sys.stderr)
@@ -179,24 +180,26 @@ def _train_world(a: argparse.Namespace) -> int:
 
 
 def _train_stage(a: argparse.Namespace) -> int:
-    from .train import stages
+    """stage1 or stage2 through the one training pipeline (the Train tab's), without its
+    evaluation (`python -m pasta_core eval` does that)."""
+    from .train.pipeline import Hooks, Pipeline, Plan
 
+    records = _records(a)
     try:
-        lm = load_model(a.model, device=a.device)
+        first = [load_model(a.model, device=a.device)]
     except ModelSpecError as e:
         raise UsageError(str(e)) from e
-    cfg = a.cfg
-    if a.stage == "stage1":
-        records = _records(a, lm)
-        hist = stages.stage1(lm, records, cfg.loop1(), cfg.lora, cfg.grammar_weight)
-        info = {"stage": "stage1", "from": a.model, "data": a.data, "records": len(records),
-                "config": cfg.numbers(), "history": [h.to_dict() for h in hist]}
-    else:
-        examples, _ = stages.world_data(lm, cfg.examples, seed=cfg.seed)
-        info = {"stage": "stage2", "from": a.model, "config": cfg.numbers(),
-                **stages.stage2(lm, examples, cfg.pref(), cfg.lora)}
-    card = f"# {Path(a.out).name}\n\n{a.stage} from `{a.model}` (see training.json).\n"
-    stages.save_run(lm, a.out, card, info)
+
+    def load(spec: str):
+        return first.pop() if first else load_model(spec, device=a.device)
+
+    plan = Plan(start_model=a.model, out=Path(a.out), cfg=a.cfg, stages=a.stage,
+                records=records, data_name="world" if records is None else Path(a.data).name,
+                spec=a.out, evaluate=False, progress=True)
+    end = Pipeline(plan, Hooks(note=lambda text: log.info("%s", text)), load).run()
+    if end.state != "done":
+        print(f"error: {end.error or 'training stopped'}", file=sys.stderr)
+        return 1
     print(f"saved {a.out}")
     return 0
 

@@ -143,3 +143,19 @@ def test_a_failed_save_leaves_the_old_run_and_no_temporary_folder(tmp_path, monk
     with pytest.raises(NotADirectoryError):
         save_run(lm, out / "README.md", "# x\n")
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_cli_stage1_runs_the_pipeline_and_writes_one_card(tmp_path, capsys):
+    out = tmp_path / "mine"
+    args = ["train", "stage1", "--model", "random:llama", "--out", str(out), "--n", "4",
+            "--max-steps", "1", "--batch-tokens", "512", "--preset", "cpu-demo"]
+    assert cli.main(args) == 0
+    info = __import__("json").loads((out / "training.json").read_text())
+    assert info["stage"] == "stage1" and info["settings"]["examples"] == 4
+    assert len(info["history"]["stage1"]) == 1 and info["stage1"]["config"]["max_steps"] == 1
+    card = (out / "README.md").read_text()
+    assert "`python -m pasta_core train`" in card and "## Evaluation" not in card
+    assert "**These weights are the model after stage 1" in card
+    assert cli.main(args) == 0  # a run of ours is replaced without --overwrite
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    assert capsys.readouterr().out.splitlines()[-1] == f"saved {out}"

@@ -26,14 +26,14 @@ from pathlib import Path
 import torch
 
 from ..models import LoadedModel
-from ..world import judge_response
 from ..world.tokenizer import build_world_tokenizer
-from .config import preset
+from .config import TrainConfig, preset
 from .data import Record, TagGrammar, encode_record, grammar_contexts
 from .evaluate import evaluate, to_markdown
 from .evaluate import write as write_eval
 from .loop import LoopConfig, train_sft
-from .prefs import PrefConfig, run_stage2
+from .pipeline import Pipeline, Plan, front_matter
+from .prefs import PrefConfig
 from .stages import GRAMMAR_WEIGHT, save_run, world_data
 
 log = logging.getLogger(__name__)
@@ -162,10 +162,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     lap("stage1")
 
     model = AutoModelForCausalLM.from_pretrained(out / STAGE1_DIR, dtype=torch.float32).eval()
-    lm = as_loaded("stage1", model, tok)
-    s2 = run_stage2(lm, examples, lambda ex, text: judge_response(ex, text).total,
-                    recipe.stage2, seed=recipe.seed, progress=progress)
-    save_run(lm, out / "pasta-tiny", "")
+    s2 = _stage2(as_loaded("stage1", model, tok), out / "pasta-tiny", recipe, progress)
     lap("stage2")
 
     # evaluate what ships: the saved bf16 weights, loaded back as the app loads them
@@ -195,6 +192,19 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     return report
 
 
+def _stage2(lm: LoadedModel, out: Path, recipe: WorldRecipe, progress: bool) -> dict:
+    """Stage 2 through the one training pipeline (the CLI's and the Train tab's), on the
+    world's training prompts; returns its points, fronts and history."""
+    plan = Plan(start_model=lm.spec, out=out, cfg=TrainConfig(examples=recipe.n_train,
+                                                              seed=recipe.seed),
+                stages="stage2", evaluate=False, progress=progress, pref=recipe.stage2)
+    run = Pipeline(plan, load=lambda _spec: lm)
+    end = run.run()
+    if end.state != "done":
+        raise RuntimeError(f"stage 2 of the world recipe {end.state}: {end.error}")
+    return run.rec.stage2_out
+
+
 def _machine() -> str:
     return f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads"
 
@@ -210,12 +220,8 @@ def model_card(name: str, report: dict, result: dict) -> str:
             "finetuned with stage 1's settings on the same answers without annotations, so it "
             "has had exactly the PASTA model's stage-0 and stage-1 training but for the tags")
     s = r["shape"]
-    return f"""---
-license: apache-2.0
-library_name: transformers
-pipeline_tag: text-generation
-tags: [pasta, parallel-decoding, tiny]
----
+    header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))
+    return f"""{header}
 # {name}
 
 `bundled:{name}` is {role}.
