@@ -138,7 +138,7 @@ def test_max_thread_tokens_ends_each_chunk(lm, cap):
 
 @pytest.mark.parametrize("mode", ["pasta", "sequential", "plain"])
 @pytest.mark.parametrize("forced", [True, False], ids=["forced", "free"])
-@pytest.mark.parametrize("cap", [1, 11, 37, 70])
+@pytest.mark.parametrize("cap", [1, 11, 37, pytest.param(70, marks=pytest.mark.slow)])
 def test_max_new_tokens_is_strict(lm, mode, forced, cap):
     events = list(stream(lm, PROMPT, mode=mode, force=FORCED if forced else None,
                          max_new_tokens=cap))

@@ -329,6 +329,7 @@ def test_judge_random_noise() -> None:
         assert judge(ex, noise).total <= 0.5
 
 
+@pytest.mark.slow  # renders and schedules every reference answer
 def test_the_data_leaves_room_for_speed() -> None:
     """The reference answers are written so that splitting pays: the main thread writes its
     promises back to back, a promise costs 2 tokens + its topic with the world's tokenizer,
