@@ -18,7 +18,6 @@ baseline model's ordinary decoding).
 
 from __future__ import annotations
 
-import enum
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -191,18 +190,6 @@ class OutputProcessor:
                              if isinstance(it, str))
 
 
-class ThreadState(enum.Enum):
-    """A thread's life, in order (the main thread starts RUNNING)."""
-
-    WAITING = "waiting"  # a chunk promised, not yet admitted under max_threads
-    RUNNING = "running"  # admitted: its tokens are fed and its next token is chosen
-    FINAL = "final"  # no more tokens will be chosen; some may still wait to be stored
-    DONE = "done"  # final and every token stored; its ThreadEnd is out
-
-
-WAITING, RUNNING, FINAL, DONE = ThreadState
-
-
 @dataclass
 class _Thread:
     id: int
@@ -215,7 +202,9 @@ class _Thread:
     generated: int = 0
     fork_at: int | None = None  # index of the parent's token after which this chunk starts
     forked: bool = False  # the layout has its snapshot of the parent
-    state: ThreadState = ThreadState.WAITING
+    started: bool = False  # admitted under max_threads
+    final: bool = False  # no more tokens will be chosen
+    done: bool = False  # final and every token stored
     end_reason: str | None = None
     sync_at: int | None = None  # main: index of a token ending <sync/>, not yet stored
     join: list[int] = field(default_factory=list)  # main: chunks that sync joins
@@ -291,7 +280,7 @@ class Interpreter:
         self._emit(RunStart(self.mode, 0.0, self.lm.spec, self.prompt, prompt_ids,
                             asdict(self.s)), out)
         main = self._new_thread(None, "", None, None, out)
-        main.state, main.forked = ThreadState.RUNNING, True
+        main.started = main.forked = True
         logits = self._prefill(prompt_ids)
         self._accept([main], logits, out)
         yield from out
@@ -306,7 +295,7 @@ class Interpreter:
             yield from out
             out.clear()
         yield from out
-        unfinished = [t.id for t in self.threads if t.state is not DONE]
+        unfinished = [t.id for t in self.threads if not t.done]
         if unfinished:  # the scheduler must never strand a thread; say so loudly if it does
             raise RuntimeError(f"interpreter stalled with threads {unfinished} unfinished")
         wall = self._now()
@@ -322,7 +311,7 @@ class Interpreter:
     def _schedule(self, out: list[Event]) -> list[tuple[_Thread, int]]:
         """Which threads feed how many tokens this step (main first, then chunks by id)."""
         main, chunks = self.threads[0], self.threads[1:]
-        if main.join and all(self.threads[c].state is DONE for c in main.join):
+        if main.join and all(self.threads[c].done for c in main.join):
             main.join = []  # every chunk the sync waits for has ended
             self._emit(ThreadResume(self.mode, self._now(), MAIN), out)
         if self.stopping is not None:
@@ -331,21 +320,21 @@ class Interpreter:
         main_feeds = main.fed if main_ready else None  # index of the main token fed now
         if self.mode != "pasta":  # one token per step; a chunk runs to its end at its promise
             for c in chunks:  # (its forced opening tag is one piece, as in PASTA mode)
-                if c.state is not DONE and c.forked:
-                    c.state = RUNNING if c.state is WAITING else c.state
+                if not c.done and c.forked:
+                    c.started = True
                     return [(c, c.pending)] if c.pending else []
             return [(main, 1)] if main_ready else []
         batch = [(main, 1)] if main_ready else []
-        running = sum(c.state in (RUNNING, FINAL) for c in chunks)
+        running = sum(c.started and not c.done for c in chunks)
         for c in chunks:
-            if c.state is DONE:
+            if c.done:
                 continue
-            if c.state is WAITING:
+            if not c.started:
                 if not (c.forked or c.fork_at == main_feeds):
                     continue
                 if running >= self.s.max_threads and self.stopping is None:
                     continue  # waits its turn (a stopping run only stores its opening tag)
-                c.state = RUNNING
+                c.started = True
                 running += 1
             if c.pending:
                 batch.append((c, c.pending))
@@ -358,9 +347,10 @@ class Interpreter:
         main_last = main.sync_at is not None
         batch = [(main, main.pending)] if main.pending and not main_last else []
         for c in chunks:
-            if c.pending and c.state is not DONE and (
-                    c.forked or (batch and c.fork_at is not None and c.fork_at >= main.fed)):
-                batch.append((c, c.pending))  # (every thread is FINAL once a run stops)
+            if c.pending and not c.done and (c.forked or (batch and c.fork_at is not None
+                                                          and c.fork_at >= main.fed)):
+                c.started = True
+                batch.append((c, c.pending))
         if main.pending and main_last:
             batch.append((main, main.pending))
         return batch
@@ -387,7 +377,7 @@ class Interpreter:
                     if c.fork_at is not None and first <= c.fork_at < th.fed and not c.forked:
                         self.layout.fork(MAIN, c.id, c.promised)
                         c.forked = True
-            if th.state is RUNNING and not th.pending:  # its next token comes from these logits
+            if not th.final and not th.pending:  # its next token comes from these logits
                 keep.append(len(ids) - 1)
                 choosers.append(th)
         t_fwd = time.perf_counter()
@@ -411,7 +401,7 @@ class Interpreter:
         latency = time.perf_counter() - t_start
         step_ev.latency_s, step_ev.host_s = latency, latency - fwd_s  # t stays ≤ its tokens' t
         for th, _ in batch:
-            if th.state is FINAL and not th.pending:
+            if th.final and not th.pending:
                 self._end(th, out)
 
     def _choose(self, threads: list[_Thread],
@@ -453,13 +443,13 @@ class Interpreter:
             for tag in o.promises:
                 self._fork(th, tag, out)
             if th.id == MAIN and th.sync_at == len(th.tokens) - 1:
-                th.join = [c for c in th.unjoined if self.threads[c].state is not DONE]
+                th.join = [c for c in th.unjoined if not self.threads[c].done]
                 if th.join:
                     self._emit(ThreadWait(self.mode, self._now(), MAIN, list(th.join)), out)
             if end is None and th.id != MAIN and th.generated >= self.s.max_thread_tokens:
                 end = "max_thread_tokens"
             if end is not None:
-                th.state, th.end_reason = FINAL, end
+                th.final, th.end_reason = True, end
             if self.tokens_total >= self.s.max_new_tokens:
                 self._stop("max_new_tokens", out)
 
@@ -497,7 +487,7 @@ class Interpreter:
             th.gen.manual_seed(self.s.seed * 1_000_003 + tid)  # a stream per thread: the
             # same tokens whatever the schedule, so PASTA and sequential runs stay comparable
         self.threads.append(th)
-        running = sum(c.state in (RUNNING, FINAL) for c in self.threads[1:])
+        running = sum(c.started and not c.done for c in self.threads[1:])
         self._emit(ThreadStart(self.mode, self._now(), tid, parent, topic, promised, fork_at,
                                fork_offset, queued=parent is not None
                                and running >= self.s.max_threads), out)
@@ -508,19 +498,19 @@ class Interpreter:
         that never started store their opening tag and end "cancelled")."""
         self.stopping = reason
         for th in self.threads:
-            if th.state is DONE:
+            if th.done:
                 continue
-            if th.state is WAITING:  # a chunk never admitted: it stores its opening tag only
-                th.state, th.end_reason = FINAL, "cancelled"
-            elif th.state is RUNNING:
-                th.state, th.end_reason = FINAL, reason
+            if th.id != MAIN and not th.started:
+                th.final, th.end_reason = True, "cancelled"
+            elif not th.final:
+                th.final, th.end_reason = True, reason
             if not th.pending:
                 self._end(th, out)
 
     def _end(self, th: _Thread, out: list[Event]) -> None:
-        if th.state is DONE:
+        if th.done:
             return
-        th.state = DONE
+        th.done = True
         held, shown = th.output.finish(closed=th.end_reason == "close_tag")
         if held or shown:
             self._emit(Tokens(self.mode, self._now(), th.id, [], [], held, shown), out)
