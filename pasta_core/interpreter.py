@@ -7,9 +7,8 @@ cache stores every token once, and each token attends only to what its thread ma
 
 Stages, top to bottom: `_prefill` (prompt → the main thread's first token), `_schedule` (which
 threads feed what this step), `_step` (slots, positions, mask rows, one forward), `_choose`
-(sample, force or take the argmax; one host read per step), `_accept` (each thread's
-`OutputProcessor` turns its token into text, tags and actions — no model needed to test it —
-then fork, wait, end). `Interpreter.events()` yields typed events; the Trace is built from them.
+(sample, force or take the argmax; one host read per step), `_accept` (detokenise, detect tags,
+fork, wait, end). `Interpreter.events()` yields typed events; the Trace is built from them.
 
 Modes: "pasta" (parallel), "sequential" (same engine, one token per step, each chunk decoded
 right at its promise: same tokens and log-probs, more steps), "plain" (tags are plain text: the
@@ -122,75 +121,6 @@ class Detokenizer:
 
 
 @dataclass
-class Output:
-    """What one chosen token adds to its thread's text (see OutputProcessor.add)."""
-
-    raw: str  # the token's text as decoded (bytes of a character held back until complete)
-    text: str  # what a reader sees: raw without tags (a tag's start is held back)
-    tags: list[dict]  # each tag completed: {"kind", "at": its offset in `text`}
-    promises: list[lang.Tag]  # main thread: promises made, each starts a chunk, in order
-    sync: bool = False  # main thread: a <sync/> ended with this token
-    close: bool = False  # chunk: its </async> ended with this token (what follows is dropped)
-
-
-class OutputProcessor:
-    """One thread's tokens → text, tags and what they ask the scheduler to do (fork at a
-    promise, wait at a sync, end at a close). Needs a tokenizer only: testable without a
-    model. In plain mode tags are plain text."""
-
-    def __init__(self, tokenizer, main: bool, plain: bool = False) -> None:
-        self.detok = Detokenizer(tokenizer)
-        self.tags = lang.TagStream()
-        self.main, self.plain = main, plain
-
-    def add(self, token_id: int, last: bool = False, next_thread: int = 1) -> Output:
-        """The output of one token; `last`: the thread ends with it (release what is held);
-        `next_thread`: the id the first promise's chunk will get (noted on its tag)."""
-        raw = self.detok.add(token_id)
-        if last:
-            raw += self.detok.flush()
-        items = self.tags.feed(raw) if not self.plain else [raw]
-        if last:
-            items += self.tags.flush()
-        out = Output(raw, "", [], [])
-        text, at = [], 0
-        for it in items:
-            if isinstance(it, str):
-                text.append(it)
-                at += len(it)
-                continue
-            out.tags.append({"kind": it.kind, "at": at})
-            if self.main and it.kind == "promise":
-                out.tags[-1]["thread"] = next_thread + len(out.promises)  # the chunk it starts
-                out.promises.append(it)
-            elif self.main and it.kind == "sync":
-                out.sync = True
-            elif not self.main and it.kind == "close":
-                out.close = True
-                break
-        out.text = "".join(text)
-        return out
-
-    def opening(self, token_ids: list[int]) -> str:
-        """A chunk's forced opening tag: its text, fed so that the tag stream knows it."""
-        raw = "".join(self.detok.add(t) for t in token_ids)
-        self.tags.feed(raw)
-        return raw
-
-    def finish(self, closed: bool) -> tuple[str, str]:
-        """(held raw text, what a reader sees of it) when the thread ends: a character or a
-        tag cut short by a cap or a stop is shown as the plain text it is; nothing after a
-        chunk's `</async>` (`closed`) is shown."""
-        held = self.detok.flush()
-        if self.plain:
-            return held, held
-        if closed:
-            return held, ""
-        return held, "".join(it for it in self.tags.feed(held) + self.tags.flush()
-                             if isinstance(it, str))
-
-
-@dataclass
 class _Thread:
     id: int
     parent: int | None
@@ -210,7 +140,8 @@ class _Thread:
     join: list[int] = field(default_factory=list)  # main: chunks that sync joins
     unjoined: list[int] = field(default_factory=list)  # main: chunks forked, not yet joined
     forced: list[int] | None = None
-    output: OutputProcessor | None = None
+    detok: Detokenizer | None = None
+    tags: lang.TagStream = field(default_factory=lang.TagStream)
     gen: torch.Generator | None = None
 
     @property
@@ -428,19 +359,35 @@ class Interpreter:
             th.tokens.append(tok)
             th.generated += 1
             self.tokens_total += 1
+            raw = th.detok.add(tok)
             end = None
             if tok in self.eos:
                 end = "eos"
             elif th.forced is not None and len(th.tokens) >= len(th.forced):
                 end = "forced_end"
-            o = th.output.add(tok, last=end is not None, next_thread=len(self.threads))
-            if o.sync:
-                th.sync_at = len(th.tokens) - 1
-            if o.close:
-                end = "close_tag"
-            self._emit(Tokens(self.mode, self._now(), th.id, [tok], [lp], o.raw, o.text,
-                              o.tags), out)
-            for tag in o.promises:
+            if end is not None:
+                raw += th.detok.flush()
+            items = th.tags.feed(raw) if self.mode != "plain" else [raw]
+            if end is not None:
+                items += th.tags.flush()
+            text, tags, new, at = [], [], [], 0
+            for it in items:
+                if isinstance(it, str):
+                    text.append(it)
+                    at += len(it)
+                    continue
+                tags.append({"kind": it.kind, "at": at})
+                if th.id == MAIN and it.kind == "promise":
+                    tags[-1]["thread"] = len(self.threads) + len(new)  # the chunk it starts
+                    new.append(it)
+                elif th.id == MAIN and it.kind == "sync":
+                    th.sync_at = len(th.tokens) - 1
+                elif th.id != MAIN and it.kind == "close":
+                    end = "close_tag"
+                    break
+            self._emit(Tokens(self.mode, self._now(), th.id, [tok], [lp], raw, "".join(text),
+                              tags), out)
+            for tag in new:
                 self._fork(th, tag, out)
             if th.id == MAIN and th.sync_at == len(th.tokens) - 1:
                 th.join = [c for c in th.unjoined if not self.threads[c].done]
@@ -468,7 +415,8 @@ class Interpreter:
             c.forced = self.forced.chunks[k]
         c.tokens = list(opening)
         c.n_forced = len(opening)
-        raw = c.output.opening(opening)
+        raw = "".join(c.detok.add(t) for t in opening)
+        c.tags.feed(raw)
         main.unjoined.append(c.id)
         self._emit(Tokens(self.mode, self._now(), c.id, list(opening), [None] * len(opening), raw,
                           "", [{"kind": "async", "at": 0}]), out)
@@ -478,8 +426,7 @@ class Interpreter:
                     ) -> _Thread:
         tid = len(self.threads)
         th = _Thread(tid, parent, topic, promised, fork_at=fork_at,
-                     output=OutputProcessor(self.lm.tokenizer, tid == MAIN,
-                                            self.mode == "plain"))
+                     detok=Detokenizer(self.lm.tokenizer))
         if self.forced is not None and tid == MAIN:
             th.forced = self.forced.main
         if self.s.temperature > 0:
@@ -511,7 +458,15 @@ class Interpreter:
         if th.done:
             return
         th.done = True
-        held, shown = th.output.finish(closed=th.end_reason == "close_tag")
+        # a character or a tag cut short by a cap or a stop is shown as the plain text it is
+        held = th.detok.flush()
+        if self.mode == "plain":
+            shown = held
+        elif th.end_reason == "close_tag":
+            shown = ""
+        else:
+            shown = "".join(it for it in th.tags.feed(held) + th.tags.flush()
+                            if isinstance(it, str))
         if held or shown:
             self._emit(Tokens(self.mode, self._now(), th.id, [], [], held, shown), out)
         self._emit(ThreadEnd(self.mode, self._now(), th.id, th.end_reason or "completed"), out)
