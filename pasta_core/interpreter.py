@@ -3,10 +3,10 @@
 A run is a loop of steps. Each step is ONE forward pass that carries the pending tokens of
 every runnable thread (a new chunk's forced opening tag rides along as a ragged piece); the
 cache stores every token once, and each token attends only to what its thread may see
-(docs/PASTA_LANG.md §4, applied by `layout.ThreadLayout`, the same object training uses).
+(PASTA_LANG.md §4, applied by `layout.ThreadLayout`, the same object training uses).
 
 Stages, top to bottom: `_prefill` (prompt → the main thread's first token), `_schedule` (which
-threads feed what this step), `_step` (slots, positions, mask rows, one forward), `_choose`
+threads feed what this step), `_feed` (slots, positions, mask rows, one forward), `_choose`
 (sample, force or take the argmax; one host read per step), `_accept` (detokenise, detect tags,
 fork, wait, end). `Interpreter.events()` yields typed events; the Trace is built from them.
 
