@@ -105,10 +105,9 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     """Run the whole recipe; write `pasta-tiny-base/`, `pasta-tiny/` and `report.json` in out.
     With `resume`, the stage-0 and stage-1 models already in `out` from the same recipe are
     reused (`out/stage1` only serves that; it is not one of the shipped models)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    recipe = recipe or WorldRecipe()
-    out = Path(out)
+    recipe, out = recipe or WorldRecipe(), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
     t0 = time.perf_counter()
@@ -165,13 +164,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     s2 = _stage2(as_loaded("stage1", model, tok), out / "pasta-tiny", recipe, progress)
     lap("stage2")
 
-    # evaluate what ships: the saved bf16 weights, loaded back as the app loads them
-    loaded = {}
-    for name in ("pasta-tiny", "pasta-tiny-base"):
-        m = AutoModelForCausalLM.from_pretrained(out / name, dtype=torch.float32).eval()
-        loaded[name] = as_loaded(f"bundled:{name}", m, AutoTokenizer.from_pretrained(out / name))
-    result = evaluate(loaded["pasta-tiny"], loaded["pasta-tiny-base"], "test", recipe.n_eval,
-                      seed=recipe.seed, progress=progress)
+    result = _evaluate_shipped(out, recipe, progress)
     lap("eval")
 
     report = {
@@ -185,11 +178,28 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "stage2": {"points": s2["points"], "fronts": s2["fronts"]},
         "eval": {k: v for k, v in result.items() if k != "rows"},
     }
+    _write_outputs(out, report, result)
+    return report
+
+
+def _evaluate_shipped(out: Path, recipe: WorldRecipe, progress: bool) -> dict:
+    """Evaluate what ships: the saved bf16 weights, loaded back as the app loads them."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    loaded = {}
+    for name in ("pasta-tiny", "pasta-tiny-base"):
+        m = AutoModelForCausalLM.from_pretrained(out / name, dtype=torch.float32).eval()
+        loaded[name] = as_loaded(f"bundled:{name}", m, AutoTokenizer.from_pretrained(out / name))
+    return evaluate(loaded["pasta-tiny"], loaded["pasta-tiny-base"], "test", recipe.n_eval,
+                    seed=recipe.seed, progress=progress)
+
+
+def _write_outputs(out: Path, report: dict, result: dict) -> None:
+    """report.json, eval.json/eval.md and both model cards."""
     (out / "report.json").write_text(json.dumps(report, indent=1))
     write_eval(result, out)
     for name in ("pasta-tiny", "pasta-tiny-base"):
         (out / name / "README.md").write_text(model_card(name, report, result))
-    return report
 
 
 def _stage2(lm: LoadedModel, out: Path, recipe: WorldRecipe, progress: bool) -> dict:
