@@ -1,4 +1,4 @@
-"""`decode` and `stream`: the Python API over the interpreter (DESIGN.md "CLI contract")."""
+"""`decode` and `stream`: the Python API over the interpreter (docs/DESIGN.md "CLI contract")."""
 
 from __future__ import annotations
 

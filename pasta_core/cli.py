@@ -1,12 +1,13 @@
-"""`python -m pasta_core …` — the CLI contract of DESIGN.md.
+"""`python -m pasta_core …` — the CLI contract of docs/DESIGN.md.
 
     decode --model SPEC --prompt TEXT [--mode pasta|sequential|plain|both] [--max-new-tokens N]
            [--max-threads K] [--temperature T] [--top-p P] [--seed S]
            [--force-file ANNOTATED.txt] [--runner auto|eager|static] [--json]
     parse  --file ANNOTATED.txt [--json]
-    train  world --out DIR [--quick] [--seed S]
-    train  stage1 --model SPEC --out DIR [--data world|FILE.jsonl] [--epochs E] [--lr LR] …
-    train  stage2 --model SPEC --out DIR [--prompts P] [--n-samples N] [--lam L] …
+    train  world --out DIR [--quick] [--seed S] [--overwrite]
+    train  stage1 --model SPEC --out DIR [--preset full|cpu-demo] [--data world|FILE.jsonl]
+                  [--epochs E] [--lr LR] … [--overwrite]
+    train  stage2 --model SPEC --out DIR [--preset …] [--prompts P] [--n-samples N] [--lam L] …
     eval   --model SPEC --baseline SPEC [--split test] [--n N] --out DIR
     bench  --model SPEC --baseline SPEC --prompts world:test[:N]|FILE --out DIR [--repeats R]
 """
@@ -26,6 +27,7 @@ from .models import ModelSpecError, load_model
 from .settings import PUBLIC, RUNNERS, SettingsError, add_arguments
 
 DEFAULT_MODEL = "bundled:pasta-tiny"
+log = logging.getLogger(__name__)
 
 
 def _read(path: str, what: str) -> str:
@@ -80,56 +82,121 @@ def cmd_parse(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(a: argparse.Namespace) -> int:
-    from .train.loop import LoopConfig
-    from .train.prefs import PrefConfig
+# train flags → TrainConfig fields (stage 2's --lr and --epochs are its own: lr2, epochs2)
+TRAIN_FLAGS = {"n": "examples", "epochs": "epochs", "lr": "lr", "batch_tokens": "batch_tokens",
+               "max_steps": "max_steps", "grammar_weight": "grammar_weight",
+               "prompts": "prompts", "n_samples": "n_samples", "lam": "lam", "beta": "beta",
+               "alpha": "alpha", "rounds": "rounds", "seed": "seed"}
+STAGE2_FLAGS = {"epochs": "epochs2", "lr": "lr2"}
 
-    if a.grammar_weight < 0:
-        print("error: --grammar-weight must be 0 (off) or more", file=sys.stderr)
-        return 2
-    if a.stage == "world":
-        from .train.world import WorldRecipe, build_world
 
-        recipe = WorldRecipe.quick() if a.quick else WorldRecipe()
-        recipe.seed = a.seed
-        recipe.grammar_weight = recipe.stage2.grammar_weight = a.grammar_weight
-        report = build_world(a.out, recipe, resume=a.resume)
-        print(json.dumps(report["eval"]["overall"], indent=1))
-        print(f"models in {a.out}/pasta-tiny and {a.out}/pasta-tiny-base "
-              f"({report['total_s'] / 60:.1f} min)")
-        return 0
-    from .train import stages
+class UsageError(Exception):
+    """A flag's value the run cannot use: one line for stderr, exit code 2."""
+
+
+def _train_config(a: argparse.Namespace):
+    """The preset, with the flags given on the command line over it; checked."""
+    from .train.config import ConfigError, preset
+
+    flags = {**TRAIN_FLAGS, **(STAGE2_FLAGS if a.stage == "stage2" else {})}
+    given = {f: getattr(a, k) for k, f in flags.items() if getattr(a, k) is not None}
+    cfg = preset(a.preset, **given, lora=a.lora)
+    try:
+        cfg.check()
+    except ConfigError as e:
+        names = [f"--{k.replace('_', '-')}" for k, f in flags.items() if f in e.fields]
+        raise UsageError(f"{' / '.join(names) or 'a setting'}: {e}") from e
+    return cfg
+
+
+def _check_out(out: str, overwrite: bool) -> None:
+    """Refuse a file, or a non-empty folder this package did not write (unless --overwrite)."""
+    from .train.stages import is_run
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"--out {out!r} is a file; give a folder for the model")
+    if p.is_dir() and any(p.iterdir()) and not is_run(p) and not overwrite:
+        raise UsageError(f"--out {out!r} is a folder with other files in it; choose a new or "
+                         "empty folder, or pass --overwrite to replace it")
+
+
+def _records(a: argparse.Namespace):
+    """Stage 1's uploaded records (None: the bundled world, made with the model's tokenizer)."""
     from .train.data import read_jsonl
 
+    if a.stage != "stage1" or a.data == "world":
+        return None
+    records, problems = read_jsonl(a.data, skip_bad=a.skip_bad_lines)
+    for p in problems:
+        print(f"{a.data}: {p}", file=sys.stderr)
+    if not records:
+        raise UsageError("--data: no usable records (fix the lines above, or pass "
+                         "--skip-bad-lines)")
+    return records
+
+
+def _check_data(a: argparse.Namespace) -> None:
+    if a.stage != "stage1" or a.data == "world":
+        return
     try:
-        lm = load_model(a.model, device=a.device)
-    except ModelSpecError as e:
+        with open(a.data, encoding="utf-8") as f:
+            f.read(1 << 16)
+    except OSError as e:
+        raise UsageError(f"--data {a.data!r}: cannot read it ({e.strerror}); give a JSONL "
+                         "file of {\"prompt\", \"annotated\"} lines, or `world`") from e
+    except UnicodeDecodeError as e:
+        raise UsageError(f"--data {a.data!r} is not UTF-8 text (a JSONL file has one JSON "
+                         "object per line)") from e
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    try:
+        a.cfg = _train_config(a)
+        _check_out(a.out, a.overwrite)
+        _check_data(a)
+        if a.stage == "world":
+            return _train_world(a)
+        return _train_stage(a)
+    except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    loop = LoopConfig(epochs=a.epochs, lr=a.lr, batch_tokens=a.batch_tokens,
-                      max_steps=a.max_steps, seed=a.seed)
-    if a.stage == "stage1":
-        if a.data == "world":
-            _, records = stages.world_data(lm, a.n, seed=a.seed)
-        else:
-            records, problems = read_jsonl(a.data, skip_bad=a.skip_bad_lines)
-            for p in problems:
-                print(f"{a.data}: {p}", file=sys.stderr)
-            if not records:
-                print("error: no usable records (fix the lines above, or pass "
-                      "--skip-bad-lines)", file=sys.stderr)
-                return 2
-        info = {"stage": "stage1", "from": a.model, "data": a.data, "records": len(records),
-                "history": [h.to_dict() for h in stages.stage1(lm, records, loop, a.lora,
-                                                                a.grammar_weight)]}
-    else:
-        examples, _ = stages.world_data(lm, a.n, seed=a.seed)
-        cfg = PrefConfig(prompts=a.prompts, n_samples=a.n_samples, lam=a.lam, beta=a.beta,
-                         alpha=a.alpha, rounds=a.rounds, grammar_weight=a.grammar_weight,
-                         loop=loop)
-        info = {"stage": "stage2", "from": a.model, **stages.stage2(lm, examples, cfg, a.lora)}
-    card = f"# {Path(a.out).name}\n\n{a.stage} from `{a.model}` (see training.json).\n"
-    stages.save_run(lm, a.out, card, info)
+
+
+def _train_world(a: argparse.Namespace) -> int:
+    from .train.world import WorldRecipe, build_world
+
+    recipe = WorldRecipe.quick() if a.quick else WorldRecipe()
+    recipe.seed = a.cfg.seed
+    recipe.grammar_weight = recipe.stage2.grammar_weight = a.cfg.grammar_weight
+    report = build_world(a.out, recipe, resume=a.resume)
+    print(json.dumps(report["eval"]["overall"], indent=1))
+    print(f"models in {a.out}/pasta-tiny and {a.out}/pasta-tiny-base "
+          f"({report['total_s'] / 60:.1f} min)")
+    return 0
+
+
+def _train_stage(a: argparse.Namespace) -> int:
+    """stage1 or stage2 through the one training pipeline (the Train tab's), without its
+    evaluation (`python -m pasta_core eval` does that)."""
+    from .train.pipeline import Hooks, Pipeline, Plan
+
+    records = _records(a)
+    try:
+        first = [load_model(a.model, device=a.device)]
+    except ModelSpecError as e:
+        raise UsageError(str(e)) from e
+
+    def load(spec: str):
+        return first.pop() if first else load_model(spec, device=a.device)
+
+    plan = Plan(start_model=a.model, out=Path(a.out), cfg=a.cfg, stages=a.stage,
+                records=records, data_name="world" if records is None else Path(a.data).name,
+                spec=a.out, evaluate=False, progress=True)
+    end = Pipeline(plan, Hooks(note=lambda text: log.info("%s", text)), load).run()
+    if end.state != "done":
+        print(f"error: {end.error or 'training stopped'}", file=sys.stderr)
+        return 1
     print(f"saved {a.out}")
     return 0
 
@@ -163,6 +230,47 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return 0
 
 
+def _train_parser(sub) -> None:
+    from .train.config import DEFAULT_PRESET, PRESETS
+
+    d = PRESETS[DEFAULT_PRESET]
+    t = sub.add_parser("train", help="finetuning stages, or rebuild the bundled models",
+                       description="Defaults come from --preset (pasta_core/train/config.py).")
+    t.add_argument("stage", choices=["world", "stage1", "stage2"])
+    t.add_argument("--out", required=True, help="folder for the model (a new or empty one, a "
+                   "run of ours, or any with --overwrite)")
+    t.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it holds files this program did not write")
+    t.add_argument("--model", default="bundled:pasta-tiny-base", help="model to finetune")
+    t.add_argument("--preset", choices=list(PRESETS), default=DEFAULT_PRESET,
+                   help=f"the settings a flag does not give (default {DEFAULT_PRESET})")
+    t.add_argument("--quick", action="store_true", help="world: a tiny recipe (minutes)")
+    t.add_argument("--resume", action="store_true",
+                   help="world: reuse a stage-0 model in --out trained with the same recipe")
+    t.add_argument("--data", default="world", help="stage1: world, or a JSONL of "
+                   '{"prompt", "annotated"} lines')
+    t.add_argument("--skip-bad-lines", action="store_true")
+    num = {"n": (int, f"world examples to use ({d.examples})"),
+           "epochs": (float, f"stage1 {d.epochs}, stage2 {d.epochs2} per round"),
+           "lr": (float, f"stage1 {d.lr}, stage2 {d.lr2}"),
+           "batch_tokens": (int, f"stage1 ({d.batch_tokens})"),
+           "max_steps": (int, "optimiser steps per stage or round (0: no cap)"),
+           "grammar_weight": (float, "penalty on tags a thread may never write (0: plain SFT "
+                                     f"/ BoNBoN; {d.grammar_weight})"),
+           "prompts": (int, f"stage2 prompts per round ({d.prompts})"),
+           "n_samples": (int, f"stage2 samples per prompt ({d.n_samples})"),
+           "lam": (float, f"stage2 λ, quality weight ({d.lam})"),
+           "beta": (float, f"stage2 IPO β ({d.beta})"),
+           "alpha": (float, f"stage2 SFT share α ({d.alpha})"),
+           "rounds": (int, f"stage2 rounds ({d.rounds})"),
+           "seed": (int, f"({d.seed})")}
+    for key, (typ, text) in num.items():
+        t.add_argument(f"--{key.replace('_', '-')}", type=typ, help=text)
+    t.add_argument("--lora", action="store_true", help="train LoRA adapters (needs peft)")
+    t.add_argument("--device")
+    t.set_defaults(fn=cmd_train)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     ap = argparse.ArgumentParser(prog="python -m pasta_core", description=__doc__,
@@ -184,33 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--file", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_parse)
-    t = sub.add_parser("train", help="finetuning stages, or rebuild the bundled models")
-    t.add_argument("stage", choices=["world", "stage1", "stage2"])
-    t.add_argument("--out", required=True)
-    t.add_argument("--model", default="bundled:pasta-tiny-base", help="model to finetune")
-    t.add_argument("--quick", action="store_true", help="world: a tiny recipe (minutes)")
-    t.add_argument("--resume", action="store_true",
-                   help="world: reuse a stage-0 model in --out trained with the same recipe")
-    t.add_argument("--data", default="world", help="stage1: world, or a JSONL of "
-                   '{"prompt", "annotated"} lines')
-    t.add_argument("--skip-bad-lines", action="store_true")
-    t.add_argument("--n", type=int, default=2000, help="world examples to use")
-    t.add_argument("--epochs", type=float, default=2.0)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--batch-tokens", type=int, default=4096)
-    t.add_argument("--max-steps", type=int)
-    t.add_argument("--lora", action="store_true", help="train LoRA adapters (needs peft)")
-    t.add_argument("--grammar-weight", type=float, default=1.0,
-                   help="penalty on tags a thread may never write (0: plain SFT / BoNBoN)")
-    t.add_argument("--prompts", type=int, default=96)
-    t.add_argument("--n-samples", type=int, default=4)
-    t.add_argument("--lam", type=float, default=1.0)
-    t.add_argument("--beta", type=float, default=0.1)
-    t.add_argument("--alpha", type=float, default=0.5)
-    t.add_argument("--rounds", type=int, default=2)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device")
-    t.set_defaults(fn=cmd_train)
+    _train_parser(sub)
     e = sub.add_parser("eval", help="judge and speed-ups on the world's prompts")
     e.add_argument("--model", default=DEFAULT_MODEL)
     e.add_argument("--baseline", default="bundled:pasta-tiny-base")

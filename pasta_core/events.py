@@ -139,7 +139,7 @@ class ThreadRecord:
 
 @dataclass
 class Trace:
-    """A whole run. `to_dict()` is exactly the CLI's `decode --json` object (DESIGN.md)."""
+    """A whole run. `to_dict()` is exactly the CLI's `decode --json` object (docs/DESIGN.md)."""
 
     mode: str
     model: str

@@ -1,11 +1,11 @@
-"""PASTA-LANG v1: tag scanner, parser, canonical form and splice (PASTA_LANG.md §1–3).
+"""PASTA-LANG v1: tag scanner, parser, canonical form and splice (docs/PASTA_LANG.md §1–3).
 
 One scanner (`scan_tag`) recognises tags. The parser uses it on whole texts, the interpreter
 uses it through `TagStream` on text that arrives token by token, so a tag means the same thing
 in a dataset, in the UI's Learn tab and in a live decoding run.
 
 The parser never raises on model output: it returns the best structure it can and one error
-per problem (PASTA_LANG.md §3).
+per problem (docs/PASTA_LANG.md §3).
 """
 
 from __future__ import annotations
@@ -327,7 +327,7 @@ class _Block:
 
 
 def parse_document(text: str) -> Document:
-    """Parse an annotated response. Never raises; see PASTA_LANG.md §3 for the error rules."""
+    """Parse an annotated response. Never raises; see docs/PASTA_LANG.md §3 for the error rules."""
     main: list[Piece] = []
     chunks: list[Chunk] = []
     errors: list[ParseError] = []
@@ -408,7 +408,7 @@ def _structure(d: Document) -> tuple[str, list[tuple[str, int | None, str]]]:
 
 
 def canonical_document(doc: Document, source: str) -> str:
-    """The canonical text of a parsed document (PASTA_LANG.md §2): tags normalised, each block
+    """The canonical text of a parsed document (docs/PASTA_LANG.md §2): tags normalised, each block
     right after its promise, removed tags dropped. PASTA-LANG has no escapes, so when moving or
     dropping text would glue stray characters into a new tag, the rendering that keeps blocks
     in place is used, and failing that the source itself: the result always parses back to the

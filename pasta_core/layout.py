@@ -1,4 +1,5 @@
-"""Threads → position ids and attention masks (PASTA_LANG.md §4), for the interpreter AND training.
+"""Threads → position ids and attention masks (docs/PASTA_LANG.md §4), for the interpreter AND
+training.
 
 `ThreadLayout` is the rule book, applied incrementally: every token placed gets a cache slot, a
 position id and a visibility row. The interpreter places tokens step by step as it decodes;

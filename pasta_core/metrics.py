@@ -1,4 +1,4 @@
-"""The measures of PASTA_LANG.md §5 — one implementation, used by the Trace, the CLI, the UI,
+"""The measures of docs/PASTA_LANG.md §5 — one implementation, used by the Trace, the CLI, the UI,
 the HTTP API, the benchmarks and training's reward."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def wall_speedup(baseline_wall_s: float, pasta_wall_s: float) -> float:
 
 
 def fork_prefix(prompt_tokens: int, threads: Sequence[_Thread]) -> list[int]:
-    """Cache entries each async thread sees when it starts (PASTA_LANG.md §4 rule 3: the
+    """Cache entries each async thread sees when it starts (docs/PASTA_LANG.md §4 rule 3: the
     prompt, the main thread up to its promise, the chunks joined by earlier syncs)."""
     main, chunks = threads[0], threads[1:]
     out = []

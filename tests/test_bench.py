@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from pasta_core import load_model, metrics
 from pasta_core.bench import bench, read_prompts, write
 
@@ -14,6 +16,7 @@ def test_read_prompts(tmp_path):
     assert read_prompts(str(tmp_path / "p.jsonl")) == ["a", "b"]
 
 
+@pytest.mark.slow  # several decoders side by side, repeated
 def test_bench_runs_side_by_side_and_writes_results(tmp_path):
     lm = load_model("random:llama")
     result = bench(lm, lm, ["Tell me about Mars.", "Name a river."], repeats=3,

@@ -16,6 +16,10 @@ import pytest
 
 from .conftest import ARTIFACTS, ROOT, open_app, run_cli
 
+# slow tier (`pytest -m "not slow"` skips it): a launched app.py driven by a headless browser
+pytestmark = pytest.mark.slow
+
+
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
 EXAMPLE_INDEX = 3  # five capitals: five lanes at once
 EXAMPLE = EXAMPLES[EXAMPLE_INDEX]

@@ -13,6 +13,10 @@ import pytest
 
 from .conftest import ARTIFACTS, open_app
 
+# slow tier (`pytest -m "not slow"` skips it): app.py and a browser training the CPU demo
+pytestmark = pytest.mark.slow
+
+
 RUN = "browser-demo"
 # the tiny slice: CPU demo's settings with fewer examples, steps, prompts and eval prompts
 SLICE = {"examples": "16", "max-steps": "4", "prompts": "2", "rounds": "1",

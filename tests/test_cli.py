@@ -1,4 +1,4 @@
-"""`python -m pasta_core` against the CLI contract of DESIGN.md.
+"""`python -m pasta_core` against the CLI contract of docs/DESIGN.md.
 
 Each subprocess pays the imports (several seconds on a small CPU), so the few real runs are
 started together once per module and checked by the tests below.
@@ -119,6 +119,7 @@ def check_trace(d: dict) -> None:
         len(th["token_ids"]) for th in d["threads"])
 
 
+@pytest.mark.slow  # the `runs` fixture: five `python -m pasta_core` processes
 def test_decode_json_has_the_contract_fields(runs):
     rc, stdout, stderr = runs["decode"]
     assert rc == 0, stderr
@@ -128,6 +129,7 @@ def test_decode_json_has_the_contract_fields(runs):
     assert d["steps"] == 8 and d["parallelism"] == 1.0  # one thread: one token per step
 
 
+@pytest.mark.slow  # the `runs` fixture: five `python -m pasta_core` processes
 def test_decode_json_equals_the_python_api(runs, lm):
     rc, stdout, stderr = runs["decode"]
     assert rc == 0, stderr
@@ -138,6 +140,7 @@ def test_decode_json_equals_the_python_api(runs, lm):
     assert other["threads"][0]["token_ids"] != cli_json["threads"][0]["token_ids"]  # seed counts
 
 
+@pytest.mark.slow  # the `runs` fixture: five `python -m pasta_core` processes
 def test_decode_both_with_a_force_file(runs, lm):
     rc, stdout, stderr = runs["both"]
     assert rc == 0, stderr
@@ -158,6 +161,7 @@ def test_decode_both_with_a_force_file(runs, lm):
     assert_same(without_timings(d), without_timings(json.loads(json.dumps(api))))
 
 
+@pytest.mark.slow  # the `runs` fixture: five `python -m pasta_core` processes
 def test_parse_json_prints_exactly_parse(runs, files):
     rc, stdout, stderr = runs["parse"]
     assert rc == 0, stderr
@@ -178,12 +182,14 @@ def _check_error(rc: int, stderr: str, words: str) -> None:
     assert words in lines[0]
 
 
+@pytest.mark.slow  # the `runs` fixture: five `python -m pasta_core` processes
 def test_bad_model_spec_is_a_one_line_error(runs):
     rc, stdout, stderr = runs["bad_model"]
     _check_error(rc, stderr, "nosuch")
     assert stdout == ""
 
 
+@pytest.mark.slow  # the `runs` fixture: five `python -m pasta_core` processes
 def test_missing_force_file_is_a_one_line_error(runs):
     rc, stdout, stderr = runs["no_force_file"]
     _check_error(rc, stderr, "missing.txt")

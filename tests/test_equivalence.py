@@ -1,4 +1,4 @@
-"""The claim the product stands on: parallel == sequential == training layout (DESIGN.md bars).
+"""The claim the product stands on: parallel == sequential == training layout (docs/DESIGN.md bars).
 
 For a forced response with 5 chunks (3, a sync, then 2 more, then the implicit final sync),
 per-token log-probabilities of the PASTA run, the sequential run and one training-layout
@@ -75,7 +75,7 @@ def test_layout_from_trace_matches_layout_from_text(lm):
 
 
 def _rebuild_from_json(trace: dict):
-    """PASTA_LANG.md §4 from the trace JSON alone — no project code. Returns the token order,
+    """docs/PASTA_LANG.md §4 from the trace JSON alone — no project code. Returns the token order,
     positions (recomputed by the rules) and the boolean visibility matrix."""
     threads = {th["id"]: th for th in trace["threads"]}
     main = threads[0]

@@ -11,6 +11,10 @@ from httpx_sse import connect_sse
 
 from .conftest import run_cli, without_timings
 
+# slow tier (`pytest -m "not slow"` skips it): a launched app.py over HTTP
+pytestmark = pytest.mark.slow
+
+
 PROMPT = "Describe two planets, then compare them."
 FORCED = (
     "Two planets:"

@@ -1,4 +1,4 @@
-"""Behaviour of the interpreter through the public API (DESIGN.md, PASTA_LANG.md §4–5).
+"""Behaviour of the interpreter through the public API (docs/DESIGN.md, docs/PASTA_LANG.md §4–5).
 
 Caps, stops, sampling, text, the event stream, error messages, local model directories and
 incremental detokenisation. Random-weight models never write tags, so forks and syncs are
@@ -48,7 +48,7 @@ def trace_of(events):
 
 
 def check_kv(trace) -> None:
-    """PASTA_LANG.md §5: prompt + every thread's tokens, each stored once."""
+    """docs/PASTA_LANG.md §5: prompt + every thread's tokens, each stored once."""
     stored = len(trace.prompt_token_ids) + sum(len(t.token_ids) for t in trace.threads)
     assert trace.kv_tokens == stored
 
@@ -138,7 +138,7 @@ def test_max_thread_tokens_ends_each_chunk(lm, cap):
 
 @pytest.mark.parametrize("mode", ["pasta", "sequential", "plain"])
 @pytest.mark.parametrize("forced", [True, False], ids=["forced", "free"])
-@pytest.mark.parametrize("cap", [1, 11, 37, 70])
+@pytest.mark.parametrize("cap", [1, 11, 37, pytest.param(70, marks=pytest.mark.slow)])
 def test_max_new_tokens_is_strict(lm, mode, forced, cap):
     events = list(stream(lm, PROMPT, mode=mode, force=FORCED if forced else None,
                          max_new_tokens=cap))

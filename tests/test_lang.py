@@ -1,4 +1,4 @@
-"""Tests for pasta_core.lang against PASTA_LANG.md §1–3 (tags, canonical form, bad input)."""
+"""Tests for pasta_core.lang against docs/PASTA_LANG.md §1–3 (tags, canonical form, bad input)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hand-checked positions, masks and labels of the shared layout (PASTA_LANG.md §4)."""
+"""Hand-checked positions, masks and labels of the shared layout (docs/PASTA_LANG.md §4)."""
 
 import torch
 

@@ -174,7 +174,7 @@ def test_stage1_lowers_the_loss_and_the_saved_run_loads(lm, tmp_path):
     out = save_run(lm, tmp_path / "run1", "# run1\n", {"history": [h.to_dict() for h in hist]})
     again = load_model(str(out))
     assert (out / "README.md").read_text().startswith("# run1")
-    assert not (tmp_path / "run1.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run1"]  # no temporary folder left
     trace = decode(again, records[0].prompt, force=records[0].response)
     assert trace.text == decode(lm, records[0].prompt, force=records[0].response).text
 
@@ -201,6 +201,7 @@ def test_stop_between_optimiser_steps(lm):
     assert len(hist) == 2
 
 
+@pytest.mark.slow  # the whole world recipe, tiny: minutes on a small CPU
 def test_quick_world_recipe_builds_loadable_models(tmp_path):
     from pasta_core.train.world import WorldRecipe, build_world
 

@@ -74,6 +74,7 @@ def upload(tmp_path_factory) -> Path:
     ])
 
 
+@pytest.mark.slow  # a launched app.py through gradio_client
 def test_an_upload_with_two_bad_lines_gets_both_line_numbers_back(client, upload, runs):
     report = client.predict(handle_file(str(upload)), api_name="/train_check")
     assert "data-bad-lines='2,4'" in report
@@ -97,6 +98,7 @@ def finished(client, upload, runs):
     return updates, job.result()
 
 
+@pytest.mark.slow  # a launched app.py through gradio_client
 def test_a_run_streams_progress_and_loss_then_saves_runs_name(finished, runs):
     updates, final = finished
     progress, loss, scatter, table, decode_model, start_model, next_name = final
@@ -105,10 +107,19 @@ def test_a_run_streams_progress_and_loss_then_saves_runs_name(finished, runs):
     running = [(t, o) for t, o in updates if "data-state='running'" in o[0]]
     assert len(running) >= 3
     assert any("class='tr-bar'" in o[0] and "left in this phase" in o[0] for _, o in running)
-    assert any(o[1] is not None for _, o in running), "no loss curve while running"
-    span = running[-1][0] - running[0][0]
-    if span > 2:
-        assert 1.5 <= (len(running) - 1) / span <= 6
+    def plot(o) -> dict | None:  # a skipped output is not a figure
+        return json.loads(o[1]["plot"]) if isinstance(o[1], dict) and "plot" in o[1] else None
+
+    assert any(plot(o) is not None for _, o in running), "no loss curve while running"
+    # in order (counts, not rates: a busy CPU slows the job, not the order of its updates):
+    # starting/waiting, then running, then done once, last; the loss curve only ever grows
+    rank = {"starting": 0, "waiting": 0, "running": 1, "done": 2}
+    states = [re.search(r"data-state='(\w+)'", o[0]).group(1) for _, o in updates]
+    assert [rank[s] for s in states] == sorted(rank[s] for s in states), states
+    assert states[-1] == "done" and states.count("done") == 1
+    n_loss = [sum(len(tr.get("y", [])) for tr in plot(o)["data"])
+              for _, o in updates if plot(o) is not None]
+    assert len(n_loss) >= 2 and n_loss == sorted(n_loss) and n_loss[0] < n_loss[-1], n_loss
     plot = json.loads(loss["plot"])
     ys = [y for tr in plot["data"] for y in tr.get("y", [])]
     assert ys and all(isinstance(y, float) for y in ys if y is not None)
@@ -126,6 +137,7 @@ def test_a_run_streams_progress_and_loss_then_saves_runs_name(finished, runs):
         assert f"data-row='{row}'" in table
 
 
+@pytest.mark.slow  # a launched app.py through gradio_client
 def test_the_cards_and_tables_numbers_equal_the_cli_eval(finished, runs, tmp_path):
     _, final = finished
     table = final[3]
@@ -173,6 +185,7 @@ def test_the_cards_and_tables_numbers_equal_the_cli_eval(finished, runs, tmp_pat
     assert info["stage"] == "stage2" and info["eval"]["stage2"] == ours["overall"]
 
 
+@pytest.mark.slow  # a launched app.py through gradio_client
 def test_bad_settings_are_clear_messages_and_nothing_breaks(client, runs, upload, finished):
     cases = [
         (train_args("../escape"), "not valid"),
@@ -193,6 +206,7 @@ def test_bad_settings_are_clear_messages_and_nothing_breaks(client, runs, upload
     assert "Nothing is training" in out
 
 
+@pytest.mark.slow  # a launched app.py through gradio_client
 def test_queue_place_then_cancel_in_stage2_keeps_the_stage1_model(server, runs, finished):
     a = gradio_client.Client(server + "/", verbose=False)
     b = gradio_client.Client(server + "/", verbose=False)
@@ -228,7 +242,8 @@ def test_queue_place_then_cancel_in_stage2_keeps_the_stage1_model(server, runs, 
     card = (runs / "cancel-1" / "README.md").read_text()
     assert "Stage 2 was cancelled: this is the stage-1 model." in card
     assert json.loads((runs / "cancel-1" / "training.json").read_text())["stage"] == "stage1"
-    assert not (runs / "queued-1").exists() and not (runs / "cancel-1.partial").exists()
+    assert not (runs / "queued-1").exists()
+    assert [p.name for p in runs.iterdir() if p.name.startswith(".")] == []  # no temp folder
     a.close()
     b.close()
 

@@ -16,6 +16,10 @@ from .conftest import ROOT, run_cli, without_timings
 
 gradio_client = pytest.importorskip("gradio_client")
 
+# slow tier (`pytest -m "not slow"` skips it): a launched app.py driven through gradio_client
+pytestmark = pytest.mark.slow
+
+
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
 EXAMPLE = EXAMPLES[0]  # two parts, then a sync: forks, a wait and a join
 SEED = 3
@@ -101,16 +105,22 @@ def test_the_endpoints_take_the_form_by_name(client):
     assert "status-done" in status and "data-thread='0'" in lanes
 
 
-def test_updates_arrive_at_least_ten_times_a_second(client):
+def test_a_long_run_streams_many_updates_each_further_along(client):
+    # counts and order, not a rate: a busy shared CPU slows every step, not the order
     job = client.submit(*decode_args("Tell me a long story.", mode="pasta", max_new=500),
                         api_name="/decode")
-    stamps = []
+    steps = []
     for out in job:
         if "rs-running" in out[1]:
-            stamps.append(time.perf_counter())
-    assert len(stamps) >= 5
-    rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
-    assert rate >= 10, f"{rate:.1f} updates per second"
+            m = re.search(r"data-k='steps'>(\d+) steps<", out[1])
+            assert m, "a running update without its step count"
+            steps.append(int(m.group(1)))
+    final = job.result()
+    done = re.search(r"data-k='steps'>(\d+) steps<", final[1])
+    assert done and "rs-done" in final[1]
+    assert len(steps) >= 5, steps
+    assert steps == sorted(steps) and steps[0] < steps[-1] <= int(done.group(1)), steps
+    assert len(set(steps)) >= 5, steps  # the lanes moved on between updates, many times
 
 
 def test_stop_ends_the_run_within_one_step_and_frees_the_slot(client, server):

@@ -26,7 +26,7 @@ from pasta_core.world.prompts import (
     to_jsonl_record,
 )
 
-# A tiny, self-contained splice of the canonical form (PASTA_LANG.md §2); it deliberately
+# A tiny, self-contained splice of the canonical form (docs/PASTA_LANG.md §2); it deliberately
 # does not import pasta_core.lang.
 _CHUNK = re.compile(
     r'<promise topic="([^"]*)" tokens="(\d+)"/><async topic="\1">(.*?)</async>', re.S
@@ -116,7 +116,10 @@ def test_every_shape_is_generated_in_every_split() -> None:
 
 
 def _check_tokens(annotated: str, count_tokens) -> None:
-    for m in _CHUNK.finditer(annotated):
+    found = list(_CHUNK.finditer(annotated))
+    # every promise is checked: a pattern that matched nothing would check nothing
+    assert len(found) == annotated.count("<promise "), annotated
+    for m in found:
         thread = f'<async topic="{m.group(1)}">{m.group(3)}</async>'
         assert int(m.group(2)) == round_up_tokens(count_tokens(thread))
         assert int(m.group(2)) % 10 == 0 and int(m.group(2)) >= 10
@@ -147,10 +150,12 @@ def test_tokens_use_the_given_counter() -> None:
     def words(text: str) -> int:
         return len(text.split()) * 3
 
-    for ex in examples("train", 420):
-        if ex.splittable:
-            _check_tokens(render_annotated(ex, words), words)
-            _check_tokens(ex.annotated(len), len)
+    splittable = [ex for ex in examples("train", 420) if ex.splittable]
+    assert splittable
+    for ex in splittable:
+        assert "<promise " in render_annotated(ex, words)
+        _check_tokens(render_annotated(ex, words), words)
+        _check_tokens(ex.annotated(len), len)
 
 
 def test_round_up_tokens() -> None:
@@ -324,6 +329,7 @@ def test_judge_random_noise() -> None:
         assert judge(ex, noise).total <= 0.5
 
 
+@pytest.mark.slow  # renders and schedules every reference answer
 def test_the_data_leaves_room_for_speed() -> None:
     """The reference answers are written so that splitting pays: the main thread writes its
     promises back to back, a promise costs 2 tokens + its topic with the world's tokenizer,

@@ -10,7 +10,6 @@ second, and draws it.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import time
 from typing import Any
@@ -24,20 +23,15 @@ from pasta_core.train.prefs import pareto_front
 from . import charts
 from .config import SpaceConfig
 from .training import (
-    PRESETS,
     ROWS,
     TABLE_COLS,
     Progress,
     Trainer,
-    TrainError,
     TrainJob,
     TrainSettings,
     check_jsonl,
-    default_start,
     fmt,
-    next_free_name,
 )
-from .training import preset as preset_values  # `preset` is the tab's Radio below
 
 TICK_S = 0.3  # progress refreshes about three times a second
 STAGE_CHOICES = [("Stage 1 + stage 2", "both"), ("Stage 1 only", "stage1"),
@@ -325,273 +319,50 @@ class TrainUI:
         self.config, self.trainer = config, trainer
         self.sessions: dict[str, TrainJob] = {}
 
-    def settings(self, start: str | None, hub: str, data_src: str, data_file: Any,
-                 skip_bad: bool, stages: str, name: str, overwrite: bool,
-                 *adv: Any) -> TrainSettings:
-        spec = (hub or "").strip() or (start or "")
-        if data_src == "upload":
-            path = data_file.get("path") if isinstance(data_file, dict) else data_file
+    def settings(self, v: dict[str, Any]) -> TrainSettings:
+        """The form's values, by name (`tabs.train.TRAIN_FIELDS`) → checked settings."""
+        spec = (v["hub"] or "").strip() or (v["start"] or "")
+        if v["data_src"] == "upload":
+            f = v["data_file"]
+            path = f.get("path") if isinstance(f, dict) else f
             if not path:
                 raise gr.Error("Upload a JSONL file of {\"prompt\", \"annotated\"} lines, or "
                                "choose the bundled world.", title="No data file")
             data = str(path)
         else:
             data = "world"
-        values: dict[str, Any] = {}
-        for key, v in zip(ADVANCED, adv, strict=True):
-            if key == "lora":
-                values[key] = bool(v)
-                continue
-            if v is None or v == "":
-                raise gr.Error(f"The setting “{key}” is empty.", title="Check the settings")
-            try:
-                values[key] = int(v) if key in INTS else float(v)
-            except (TypeError, ValueError) as e:
-                raise gr.Error(f"The setting “{key}” is not a number: {v!r}",
-                               title="Check the settings") from e
-            if key in INTS and float(v) != int(v):
-                raise gr.Error(f"The setting “{key}” must be a whole number (got {v}).",
-                               title="Check the settings")
-        return TrainSettings(name=(name or "").strip(), start_model=spec, data=data,
-                             skip_bad_lines=bool(skip_bad), stages=stages or "both",
-                             overwrite=bool(overwrite), **values)
+        values = {key: _number(key, v[key]) for key in ADVANCED}
+        return TrainSettings(name=(v["name"] or "").strip(), start_model=spec, data=data,
+                             skip_bad_lines=bool(v["skip_bad"]), stages=v["stages"] or "both",
+                             overwrite=bool(v["overwrite"]), **values)
+
+
+def _number(key: str, v: Any) -> float | int | bool:
+    """One advanced setting from the form: a whole number, a number, or LoRA's tick."""
+    if key == "lora":
+        return bool(v)
+    if v is None or v == "":
+        raise gr.Error(f"The setting “{key}” is empty.", title="Check the settings")
+    try:
+        x = int(v) if key in INTS else float(v)
+    except (TypeError, ValueError) as e:
+        raise gr.Error(f"The setting “{key}” is not a number: {v!r}",
+                       title="Check the settings") from e
+    if key in INTS and float(v) != int(v):
+        raise gr.Error(f"The setting “{key}” must be a whole number (got {v}).",
+                       title="Check the settings")
+    return x
 
 
 def build_train_tab(demo: gr.Blocks, config: SpaceConfig, trainer: Trainer,
                     decode_model: gr.Dropdown) -> None:
-    """Lay out and wire the Train tab. Call inside the app's `gr.Tabs()`; `decode_model` is
-    the Decode tab's model dropdown, refreshed when a run is saved."""
-    tui = TrainUI(config, trainer)
-    t = config.training
-    choices = trainer.choices()
-    preset0 = preset_values("CPU demo", t)
+    """Lay out and wire the Train tab (`ui/tabs/train.py`). Call inside the app's
+    `gr.Tabs()`; `decode_model` is the Decode tab's model dropdown, refreshed when a run is
+    saved."""
+    from .tabs import train
 
-    with gr.Tab("Train", id="train"):
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
-                gr.Markdown(INTRO, elem_id="train-intro")
-                with gr.Row():
-                    start = gr.Dropdown(choices, value=default_start(config, choices),
-                                        label="Start model", elem_id="train-start",
-                                        info="Bundled models, runs trained here, random "
-                                             "weights (for tests)")
-                    hub = gr.Textbox(label="…or a Hugging Face Hub id", elem_id="train-hub",
-                                     placeholder="owner/name — overrides the list",
-                                     info=("Any causal LM that takes a 4D attention mask."
-                                           if config.allow_hub_models else
-                                           "Off on this server (allow_hub_models in "
-                                           "spaces.yaml)."))
-                data_src = gr.Radio(DATA_CHOICES, value="world", label="Data",
-                                    elem_id="train-data")
-                with gr.Group(visible=False, elem_id="train-upload") as upload_box:
-                    data_file = gr.File(label='JSONL: one {"prompt", "annotated"} object per '
-                                              "line, annotated in canonical PASTA-LANG",
-                                        file_types=[".jsonl", ".json", ".txt"],
-                                        type="filepath", elem_id="train-file", height=120)
-                    skip_bad = gr.Checkbox(label="Skip bad lines (train on the good ones)",
-                                           value=False, elem_id="train-skip-bad")
-                    report = gr.HTML("", elem_id="train-data-report", padding=False)
-                stages = gr.Radio(STAGE_CHOICES, value="both", label="Stages",
-                                  elem_id="train-stages")
-                gr.Markdown(STAGE2_NOTE, elem_classes=["tr-note"])
-            with gr.Column(scale=2, min_width=280):
-                preset = gr.Radio(list(PRESETS), value="CPU demo", label="Preset",
-                                  elem_id="train-preset",
-                                  info="“CPU demo”: about 3 minutes on a 2-core CPU with "
-                                       "bundled:pasta-tiny-base. “Full”: the paper's shape "
-                                       "of a run, for a GPU.")
-                with gr.Row():
-                    name = gr.Textbox(label="Run name → runs/<name>", value="pasta-run-1",
-                                      elem_id="train-name", scale=3,
-                                      info="Letters, digits, - _ .")
-                    overwrite = gr.Checkbox(label="Overwrite", value=False,
-                                            elem_id="train-overwrite", scale=1,
-                                            info="an existing run")
-                with gr.Row():
-                    go_btn = gr.Button("▶ Train", variant="primary", elem_id="train-go",
-                                       scale=2)
-                    cancel_btn = gr.Button("■ Cancel", variant="stop", elem_id="train-cancel",
-                                           scale=1)
-        with gr.Accordion("Advanced settings", open=False, elem_id="train-advanced"):
-            gr.HTML(f"<div class='tr-limits'>{limits_note(config)}</div>")
-            with gr.Row(equal_height=False):
-                with gr.Column(min_width=240, elem_classes=["tr-adv"]):
-                    gr.Markdown("**Data and evaluation**")
-                    with gr.Row():
-                        examples = gr.Number(preset0["examples"], label="World examples",
-                                             precision=0, minimum=1, maximum=t.max_examples,
-                                             elem_id="train-examples")
-                        seed = gr.Number(0, label="Seed", precision=0, minimum=0,
-                                         elem_id="train-seed")
-                    eval_n = gr.Number(preset0["eval_prompts"], label="Evaluation prompts "
-                                       "(test split)", precision=0, minimum=1,
-                                       maximum=t.max_eval_prompts, elem_id="train-eval")
-                with gr.Column(min_width=240, elem_classes=["tr-adv"]):
-                    gr.Markdown("**Stage 1 · SFT**")
-                    with gr.Row():
-                        lr = gr.Number(preset0["lr"], label="Learning rate", minimum=0,
-                                       elem_id="train-lr")
-                        epochs = gr.Number(preset0["epochs"], label="Epochs", minimum=0,
-                                           elem_id="train-epochs")
-                    with gr.Row():
-                        max_steps = gr.Number(preset0["max_steps"], label="Max steps (0 = all)",
-                                              precision=0, minimum=0, elem_id="train-max-steps")
-                        batch = gr.Number(preset0["batch_tokens"], precision=0, minimum=128,
-                                          label="Batch (padded tokens)", elem_id="train-batch")
-                    with gr.Row():
-                        grammar = gr.Number(
-                            preset0["grammar_weight"], label="Tag-grammar weight", minimum=0,
-                            elem_id="train-grammar",
-                            info="penalty on tags a thread may never write (main: </async>)")
-                        lora = gr.Checkbox(False, label="LoRA adapters (needs peft)",
-                                           elem_id="train-lora")
-                with gr.Column(scale=2, min_width=320, elem_classes=["tr-adv"]):
-                    gr.Markdown("**Stage 2 · BoNBoN** — max steps applies per round")
-                    with gr.Row():
-                        prompts = gr.Number(preset0["prompts"], label="Prompts per round",
-                                            precision=0, minimum=1,
-                                            maximum=t.max_stage2_prompts,
-                                            elem_id="train-prompts")
-                        n_samples = gr.Number(preset0["n_samples"], label="N samples",
-                                              precision=0, minimum=2, maximum=16,
-                                              elem_id="train-n-samples")
-                        rounds = gr.Number(preset0["rounds"], label="Rounds", precision=0,
-                                           minimum=1, maximum=20, elem_id="train-rounds")
-                        sample_tokens = gr.Number(preset0["sample_tokens"], precision=0,
-                                                  label="Tokens per sample", minimum=4,
-                                                  maximum=1024, elem_id="train-sample-tokens")
-                    with gr.Row():
-                        lam = gr.Number(preset0["lam"], label="λ (quality weight)", minimum=0,
-                                        elem_id="train-lam")
-                        beta = gr.Number(preset0["beta"], label="β (IPO)", minimum=0,
-                                         elem_id="train-beta")
-                        alpha = gr.Number(preset0["alpha"], label="α (SFT share)", minimum=0,
-                                          maximum=1, elem_id="train-alpha")
-                        lr2 = gr.Number(preset0["lr2"], label="Learning rate", minimum=0,
-                                        elem_id="train-lr2")
-                        epochs2 = gr.Number(preset0["epochs2"], label="Epochs per round",
-                                            minimum=0, elem_id="train-epochs2")
-        progress = gr.HTML(progress_html(None, None, trainer), elem_id="train-progress")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=1, min_width=320):
-                loss_plot = gr.Plot(loss_figure(None), show_label=False, elem_id="train-loss")
-            with gr.Column(scale=1, min_width=320):
-                scatter = gr.Plot(scatter_figure(None), show_label=False,
-                                  elem_id="train-scatter")
-        table = gr.HTML(table_html(None), elem_id="train-table")
-
-    adv = {"examples": examples, "seed": seed, "lr": lr, "epochs": epochs,
-           "max_steps": max_steps, "batch_tokens": batch, "lora": lora, "prompts": prompts,
-           "n_samples": n_samples, "lam": lam, "beta": beta, "alpha": alpha, "rounds": rounds,
-           "lr2": lr2, "epochs2": epochs2, "sample_tokens": sample_tokens,
-           "eval_prompts": eval_n, "grammar_weight": grammar}
-    adv_inputs = [adv[k] for k in ADVANCED]
-
-    # ================================================================ wiring
-    def on_data(src: str):
-        return gr.update(visible=src == "upload"), "" if src == "world" else gr.skip()
-
-    data_src.change(on_data, data_src, [upload_box, report], api_name=False, queue=False)
-
-    def check(path: Any) -> str:
-        """The uploaded file's bad lines, each with its number and the parser's error."""
-        if isinstance(path, dict):
-            path = path.get("path")
-        out = data_report(path)
-        if "tr-data-bad" in out:
-            gr.Warning("The JSONL file has bad lines: see the list under the upload.")
-        return out
-
-    data_file.change(check, data_file, report, api_name="train_check",
-                     show_progress="minimal", concurrency_limit=2)
-
-    def on_preset(name_v: str):
-        p = preset_values(name_v, t)
-        return [gr.update(value=p[k]) if k in p else gr.skip() for k in ADVANCED]
-
-    preset.change(on_preset, preset, adv_inputs, api_name=False, queue=False)
-
-    train_inputs = [start, hub, data_src, data_file, skip_bad, stages, name, overwrite,
-                    *adv_inputs]
-    train_outputs = [progress, loss_plot, scatter, table, decode_model, start, name]
-
-    async def train(start_v, hub_v, data_v, file_v, skip_v, stages_v, name_v, overwrite_v,
-                    examples_v, seed_v, lr_v, epochs_v, max_steps_v, batch_v, lora_v, prompts_v,
-                    n_samples_v, lam_v, beta_v, alpha_v, rounds_v, lr2_v, epochs2_v,
-                    sample_tokens_v, eval_v, grammar_v, request: gr.Request):
-        # the parameters follow `train_inputs` (Gradio injects `request` by its annotation)
-        s = tui.settings(start_v, hub_v, data_v, file_v, skip_v, stages_v, name_v, overwrite_v,
-                         examples_v, seed_v, lr_v, epochs_v, max_steps_v, batch_v, lora_v,
-                         prompts_v, n_samples_v, lam_v, beta_v, alpha_v, rounds_v, lr2_v,
-                         epochs2_v, sample_tokens_v, eval_v, grammar_v)
-        sid = request.session_hash or ""
-        old = tui.sessions.get(sid)
-        if old is not None and not old.finished:
-            raise gr.Error("This tab already has a training job; cancel it first.",
-                           title="Already training")
-        try:
-            job = trainer.submit(s, owner=sid)
-        except TrainError as e:
-            raise gr.Error(str(e), title="Cannot train") from e
-        tui.sessions[sid] = job
-        skip = gr.skip()
-        seen: dict[str, int] = {}
-
-        def changed(*keys: str) -> bool:
-            hit = False
-            for k in keys:
-                v = snap.version.get(k, 0)
-                if seen.get(k) != v:
-                    seen[k], hit = v, True
-            return hit
-
-        try:
-            while True:
-                snap = job.snapshot()
-                done = snap.state in ("done", "cancelled", "failed")
-                saved_now = changed("saved")
-                avail = trainer.available() if (saved_now or done) else None
-                yield (progress_html(snap, job, trainer),
-                       loss_figure(snap) if changed("loss") or done else skip,
-                       scatter_figure(snap) if changed("points") or done else skip,
-                       table_html(snap) if changed("evals") or done else skip,
-                       gr.update(choices=avail) if avail is not None else skip,
-                       gr.update(choices=trainer.choices()) if avail is not None else skip,
-                       gr.update(value=next_free_name(_stem(s.name), trainer.busy_names()))
-                       if done and snap.saved else skip)
-                if done:
-                    break
-                await asyncio.sleep(TICK_S)
-        finally:
-            if not job.finished:  # the page went away (or the event was cancelled)
-                trainer.cancel(job)
-
-    go_btn.click(train, train_inputs, train_outputs, api_name="train",
-                 show_progress="hidden", concurrency_limit=None)
-
-    def cancel(request: gr.Request) -> str:
-        job = tui.sessions.get(request.session_hash or "")
-        if job is None or job.finished:
-            return ("<div class='tr-progress' data-state='idle'><div class='tr-head'>Nothing "
-                    "is training from this tab.</div></div>")
-        trainer.cancel(job)
-        return progress_html(job.snapshot(), job, trainer)
-
-    cancel_btn.click(cancel, None, progress, api_name="train_cancel", queue=False)
-
-    def on_load():
-        ch = trainer.choices()
-        return (gr.update(choices=ch, value=default_start(config, ch)),
-                gr.update(value=next_free_name("pasta-run", trainer.busy_names())))
-
-    demo.load(on_load, None, [start, name], api_name=False, queue=False)
-
-    def forget(request: gr.Request) -> None:
-        job = tui.sessions.pop(getattr(request, "session_hash", None) or "", None)
-        if job is not None and not job.finished:
-            trainer.cancel(job)
-
-    demo.unload(forget)
+    handles = train.build(config, trainer)
+    train.wire(demo, handles | {"decode_model": decode_model}, config, trainer)
 
 
 def _stem(name: str) -> str:

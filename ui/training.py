@@ -1,46 +1,47 @@
-"""Training jobs for the Train tab, without any UI: settings and presets, one training slot with
-a visible queue, and a worker thread that DRIVES `pasta_core.train` (world_data, stage1,
-stage2, save_run, evaluate) while it fills a thread-safe progress record the page polls.
-
-A job, start to end:
-
-    load the start model ─ stage 1 (SFT) ─ save runs/NAME ─ evaluate it
-                         ─ stage 2 (BoNBoN) ─ save runs/NAME again ─ evaluate it
-                         ─ evaluate the start model ─ write the card, eval.json, eval.md
+"""Training jobs for the Train tab, without any UI: settings and presets, one training slot
+with a visible queue, and a worker thread that runs the core's pipeline
+(`pasta_core.train.pipeline`: stages, saving, evaluation, the card — the same one the CLI
+runs) while its callbacks fill a thread-safe progress record the page polls.
 
 * One job trains at a time (its own lock, not the decoding slot: decoding goes on meanwhile,
   sharing the CPU); the others wait in a bounded queue and see their place in it.
-* `runs/NAME` always holds the last FINISHED stage: `save_run` writes through a `.partial`
-  folder and renames, so a failed or cancelled job never leaves half a model, and earlier runs
-  are only replaced by a finished stage of a job that was told to overwrite them.
-* Cancel stops within one optimiser step (`should_stop`), or one prompt's samples in stage 2,
-  or one evaluation prompt. What a cancelled stage had learned is dropped; the card says
-  which stage the saved model is. The Space's run-time cap (`training.max_run_s`) stops
-  training the same way but keeps the capped stage (it is the result the Space allows).
-* Evaluation is `pasta_core.train.evaluate.evaluate` on the test split, seed 0, greedy,
-  with the start model as the baseline, on the SAVED weights loaded back from disk — so
-  `python -m pasta_core eval --model runs/NAME --baseline START --split test --n N` prints the
-  numbers of the card.
+* `runs/NAME` always holds the last FINISHED stage, and earlier runs are only replaced by a
+  finished stage of a job that was told to overwrite them.
+* Cancel stops within one optimiser step, one prompt's samples in stage 2, or one evaluation
+  prompt. The Space's caps (`training.max_steps`, `training.max_run_s`) are the pipeline's
+  `max_steps` and `max_run_s`.
 """
 
 from __future__ import annotations
 
 import collections
 import copy
-import json
 import logging
 import re
-import shutil
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from pasta_core import models as pasta_models
-from pasta_core.models import LoadedModel, ModelSpecError, list_bundled, load_model
+from pasta_core.models import list_bundled
+from pasta_core.train.config import PRESETS as CORE_PRESETS
+from pasta_core.train.config import ConfigError, TrainConfig
 from pasta_core.train.data import Record, read_jsonl
-from pasta_core.train.loop import LogEntry, LoopConfig
-from pasta_core.train.prefs import Point, PrefConfig, pareto_front
+from pasta_core.train.pipeline import (  # noqa: F401  (ROWS … fmt: the tab's table)
+    EVAL_SEED,
+    EVAL_SPLIT,
+    PHASES,
+    ROWS,
+    TABLE_COLS,
+    Hooks,
+    Pipeline,
+    Plan,
+    comparison_markdown,
+    explain,
+    fmt,
+    overall_row,
+)
 
 from .config import SpaceConfig
 
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 STAGES = ("both", "stage1", "stage2")
-EVAL_SPLIT, EVAL_SEED = "test", 0  # the CLI's `eval` defaults: the card's numbers are its own
 MAX_UPLOAD_BYTES = 32 * 2**20
 
 
@@ -57,72 +57,25 @@ class TrainError(ValueError):
     """Settings, data or a model that cannot train; the message says what to change."""
 
 
-class Cancelled(Exception):
-    """Raised inside an evaluation when the job is cancelled (evaluate has no stop hook)."""
-
-
-@dataclass
-class TrainSettings:
-    """Everything a job needs; the form's fields, one to one."""
+@dataclass(kw_only=True)
+class TrainSettings(TrainConfig):
+    """Everything a job needs; the form's fields, one to one. The numbers and their defaults
+    are `pasta_core.train.config.TrainConfig`'s."""
 
     name: str
     start_model: str
     data: str = "world"  # "world", or the path of a JSONL file of {"prompt", "annotated"}
     skip_bad_lines: bool = False
     stages: str = "both"  # both, stage1, stage2
-    examples: int = 120  # world examples: stage 1's data (world) and stage 2's prompt pool
-    seed: int = 0
-    # stage 1
-    lr: float = 3e-3
-    epochs: float = 1.0
-    max_steps: int = 0  # 0: no cap of our own (the Space's cap still applies)
-    batch_tokens: int = 2048
-    lora: bool = False
-    # both stages: weight of the penalty on tags a thread may never write (`loop.grammar_penalty`)
-    grammar_weight: float = 1.0
-    # stage 2
-    prompts: int = 4
-    n_samples: int = 4
-    lam: float = 1.0
-    beta: float = 0.1
-    alpha: float = 0.5
-    rounds: int = 2
-    lr2: float = 1e-4
-    epochs2: float = 1.0
-    sample_tokens: int = 64  # max new tokens of each stage-2 sample
-    # evaluation
-    eval_prompts: int = 8
     overwrite: bool = False
 
-    def loop1(self, cap: int) -> LoopConfig:
-        return LoopConfig(epochs=self.epochs, lr=self.lr, batch_tokens=self.batch_tokens,
-                          max_steps=_cap(self.max_steps, cap), seed=self.seed)
 
-    def pref(self, cap: int) -> PrefConfig:
-        return PrefConfig(prompts=self.prompts, n_samples=self.n_samples, lam=self.lam,
-                          beta=self.beta, alpha=self.alpha, rounds=self.rounds,
-                          max_new_tokens=self.sample_tokens, grammar_weight=self.grammar_weight,
-                          loop=LoopConfig(epochs=self.epochs2, lr=self.lr2, batch_tokens=1024,
-                                          max_steps=_cap(self.max_steps, cap), seed=self.seed))
-
-
-def _cap(mine: int, space: int) -> int:
-    return min(mine, space) if mine and mine > 0 else space
-
-
-# The presets fill the form; the form's values are what runs. "CPU demo" is sized for about
-# two to three minutes on a 2-core CPU from bundled:pasta-tiny-base (many small stage-1 steps: a
-# model this small needs updates more than tokens); measured on this project's CPU: 1000
-# examples x 3 epochs, 12 prompts → 70 s end to end, promises on every splittable eval prompt.
-# "Full" is the paper's shape of a run, for a GPU.
+# The presets fill the form; the form's values are what runs (`pasta_core.train.config`).
+# The form's labels → the core's preset names; seed and LoRA are the user's, not a preset's.
+PRESET_NAMES = {"CPU demo": "cpu-demo", "Full": "full"}
 PRESETS: dict[str, dict] = {
-    "CPU demo": dict(examples=2000, lr=2e-3, epochs=3.0, max_steps=0, batch_tokens=1024,
-                     prompts=12, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=5e-5,
-                     epochs2=1.0, sample_tokens=128, eval_prompts=8, grammar_weight=1.0),
-    "Full": dict(examples=2000, lr=1e-3, epochs=2.0, max_steps=0, batch_tokens=4096,
-                 prompts=64, n_samples=4, lam=1.0, beta=0.1, alpha=0.5, rounds=2, lr2=5e-5,
-                 epochs2=1.0, sample_tokens=320, eval_prompts=40, grammar_weight=1.0),
-}
+    label: {k: v for k, v in asdict(CORE_PRESETS[key]).items() if k not in ("seed", "lora")}
+    for label, key in PRESET_NAMES.items()}
 
 
 def preset(name: str, limits) -> dict:
@@ -199,39 +152,15 @@ def next_free_name(base: str = "pasta-run", taken: set[str] | None = None) -> st
 
 
 def _numbers(s: TrainSettings) -> None:
-    def need(ok: bool, msg: str) -> None:
-        if not ok:
-            raise TrainError(msg)
-
-    need(s.stages in STAGES, f"stages must be one of {', '.join(STAGES)}")
-    need(0 < s.lr <= 1 and 0 < s.lr2 <= 1, "learning rates must be in (0, 1]")
-    need(0 < s.epochs <= 100 and 0 < s.epochs2 <= 100, "epochs must be in (0, 100]")
-    need(s.max_steps >= 0, "max steps must be 0 (no cap) or more")
-    need(128 <= s.batch_tokens <= 262144, "the batch size must be 128 to 262144 tokens")
-    need(1 <= s.examples, "use at least one world example")
-    need(1 <= s.prompts, "stage 2 needs at least one prompt per round")
-    need(2 <= s.n_samples <= 16, "N samples must be 2 to 16 (the paper uses 4 or more)")
-    need(1 <= s.rounds <= 20, "rounds must be 1 to 20")
-    need(s.lam >= 0, "λ must be 0 or more")
-    need(0 <= s.grammar_weight <= 100, "the tag-grammar weight must be 0 (off) to 100")
-    need(s.beta > 0, "β must be more than 0 (IPO's target margin is 1/(2β))")
-    need(0 <= s.alpha <= 1, "α must be in [0, 1]")
-    need(4 <= s.sample_tokens <= 1024, "stage-2 sample length must be 4 to 1024 tokens")
-    need(1 <= s.eval_prompts, "evaluate on at least one prompt")
+    if s.stages not in STAGES:
+        raise TrainError(f"stages must be one of {', '.join(STAGES)}")
+    try:
+        s.check()
+    except ConfigError as e:
+        raise TrainError(str(e)) from e
 
 
 # -- the progress record ------------------------------------------------------------------
-
-PHASES = {
-    "load": "Load the start model",
-    "stage1": "Stage 1 · SFT",
-    "eval-stage1": "Evaluate stage 1",
-    "stage2": "Stage 2 · BoNBoN",
-    "eval-stage2": "Evaluate stage 2",
-    "eval-start": "Evaluate the start model",
-    "card": "Write the card",
-}
-
 
 @dataclass
 class Phase:
@@ -438,8 +367,8 @@ class Trainer:
                 job = self._waiting.popleft()
                 self.current = job
             try:
-                Run(job, self).execute()
-            except Exception:  # Run reports its own failures; this is a last resort
+                JobProgress(job, self).run()
+            except Exception:  # the pipeline reports its own failures; this is a last resort
                 log.exception("training job %d crashed", job.id)
             finally:
                 with self._cv:
@@ -453,35 +382,24 @@ class Trainer:
 
 
 def _phase_keys(s: TrainSettings) -> list[str]:
-    keys = ["load"]
-    if s.stages in ("both", "stage1"):
-        keys += ["stage1", "eval-stage1"]
-    if s.stages in ("both", "stage2"):
-        keys += ["stage2", "eval-stage2"]
-    return keys + ["eval-start", "card"]
+    return Plan(s.start_model, Path(s.name), s, stages=s.stages).phase_keys()
 
 
-# -- one job --------------------------------------------------------------------------------
+# -- one job: the core pipeline, its callbacks writing the progress record -----------------
 
-class Run:
-    """The body of a job, in the worker thread."""
+class JobProgress:
+    """`pipeline.Hooks` for a job: each callback updates the job's Progress under its lock
+    and bumps what changed (the page redraws only that)."""
 
     def __init__(self, job: TrainJob, trainer: Trainer):
         self.job, self.trainer = job, trainer
-        self.s = job.settings
-        self.out = pasta_models.RUNS_DIR / self.s.name
-        self.deadline = 0.0
-        self.capped_by_time = False
-        self.hist: dict[str, list[dict]] = {"stage1": [], "stage2": []}
-        self.stage2_out: dict | None = None
-        self.results: dict[str, dict] = {}  # start / stage1 / stage2 → evaluate() result
-        self.status: list[str] = []  # what the card says about how the job ended
-        self.meta: dict[str, dict] = {}  # per stage: data, settings, steps, seconds
-        self._base: LoadedModel | None = None
 
-    # -- progress helpers (all under the job's lock) -----------------------------------------
+    def hooks(self) -> Hooks:
+        return Hooks(phase=self.phase, loss=self.loss, points=self.points, front=self.front,
+                     evaluated=self.evaluated, saved=self.saved, note=self.note,
+                     cancelled=self.job.cancel_event.is_set)
 
-    def _set(self, key: str, **kw) -> None:
+    def phase(self, key: str, **kw) -> None:
         with self.job.lock:
             ph = self.job.phase(key)
             for k, v in kw.items():
@@ -494,453 +412,47 @@ class Run:
                     ph.frac, ph.eta_s = 1.0, 0.0
             self.job.bump("phases")
 
-    def _note(self, text: str) -> None:
+    def _change(self, what: str, fn) -> None:
         with self.job.lock:
-            self.job.p.notes.append(text)
-            self.job.bump("notes")
+            fn(self.job.p)
+            self.job.bump(what)
 
-    def should_stop(self) -> bool:
-        if self.job.cancel_event.is_set():
-            return True
-        if time.monotonic() > self.deadline:
-            self.capped_by_time = True
-            return True
-        return False
+    def loss(self, stage: str, row: dict) -> None:
+        self._change("loss", lambda p: p.loss[stage].append(row))
 
-    @property
-    def cancelled(self) -> bool:
-        return self.job.cancel_event.is_set()
+    def points(self, rnd: int, pts: list[dict]) -> None:
+        self._change("points", lambda p: p.points.extend(pts))
 
-    # -- the job -----------------------------------------------------------------------------
+    def front(self, rnd: int, front: list) -> None:
+        self._change("points", lambda p: p.fronts.__setitem__(rnd, front))
 
-    def execute(self) -> None:
-        job = self.job
+    def evaluated(self, row: str, overall: dict) -> None:
+        self._change("evals", lambda p: p.evals.__setitem__(row, overall))
+
+    def note(self, text: str) -> None:
+        self._change("notes", lambda p: p.notes.append(text))
+
+    def saved(self, stage: str) -> None:
+        self.trainer.forget_loaded(self.job.spec)  # the registry's copy is stale now
+        self._change("saved", lambda p: setattr(p, "saved", stage))
+        self.note(f"Saved {'stage 1' if stage == 'stage1' else 'stage 2'} as "
+                  f"{self.job.spec}: it is in the Decode tab's model list now.")
+
+    def run(self) -> None:
+        job, s, lim = self.job, self.job.settings, self.trainer.limits
+        self._change("state", lambda p: (setattr(p, "state", "running"),
+                                         setattr(p, "started", time.time())))
+        plan = Plan(start_model=s.start_model, out=pasta_models.RUNS_DIR / s.name, cfg=s,
+                    stages=s.stages, records=job.records,
+                    data_name="world" if job.records is None else Path(s.data).name,
+                    spec=job.spec, origin="the PASTA app's Train tab",
+                    max_steps=lim.max_steps, max_run_s=lim.max_run_s,
+                    cap_name="this Space's time limit")
+        end = Pipeline(plan, self.hooks()).run()
         with job.lock:
-            job.p.state, job.p.started = "running", time.time()
-            job.bump("state")
-        self.deadline = time.monotonic() + self.trainer.limits.max_run_s
-        current = "load"
-        try:
-            if job.cancel_event.is_set():
-                raise Cancelled
-            self._set("load", state="running", detail=self.s.start_model)
-            lm = load_model(self.s.start_model)
-            self._set("load", state="done")
-            if self.s.stages in ("both", "stage1"):
-                current = "stage1"
-                self.stage1(lm)
-                current = "eval-stage1"
-                self.evaluate_saved("stage1")
-            if self.s.stages in ("both", "stage2") and not self.cancelled and not (
-                    self.capped_by_time):
-                current = "stage2"
-                self.stage2(lm)
-                current = "eval-stage2"
-                self.evaluate_saved("stage2")
-            elif self.s.stages in ("both", "stage2"):
-                self._set("stage2", state="stopped", detail="not started")
-                self._set("eval-stage2", state="stopped", detail="not started")
-            del lm
-            current = "eval-start"
-            if self.job.p.saved is None:
-                raise Cancelled
-            self.evaluate("start", self.s.start_model)
-            current = "card"
-            self.finish("done")
-        except Cancelled:
-            self._stopped(current)
-        except Exception as e:  # the message is the user's; the traceback the log's
-            log.exception("training job %d failed in %s", job.id, current)
-            self._failed(current, e)
-        finally:
-            self._base = None
-            shutil.rmtree(self.out.with_name(self.out.name + ".partial"), ignore_errors=True)
-
-    # -- stage 1 -------------------------------------------------------------------------------
-
-    def stage1(self, lm: LoadedModel) -> None:
-        from pasta_core.train import stages
-
-        key = "stage1"
-        self._set(key, state="running", detail="tokenizing the data")
-        if self.job.records is not None:
-            records = self.job.records
-            source = f"{len(records)} uploaded records"
-        else:
-            _, records = stages.world_data(lm, self.s.examples, seed=self.s.seed)
-            source = f"{len(records)} bundled-world examples"
-        cfg = self.s.loop1(self.trainer.limits.max_steps)
-        t0 = time.monotonic()
-
-        def on_log(e: LogEntry) -> None:
-            row = {"x": e.step, "loss": e.loss, "lr": e.lr, "stage": e.stage}
-            self.hist["stage1"].append(e.to_dict())
-            with self.job.lock:
-                self.job.p.loss["stage1"].append(row)
-                ph = self.job.phase(key)
-                ph.frac, ph.eta_s = e.step / e.total, e.eta_s
-                ph.detail = f"step {e.step}/{e.total} · loss {e.loss:.3f} · {source}"
-                self.job.bump("loss", "phases")
-
-        hist = stages.stage1(lm, records, cfg, self.s.lora, self.s.grammar_weight, on_log=on_log,
-                             should_stop=self.should_stop, progress=False)
-        total = hist[-1].total if hist else None
-        if self.cancelled:
-            self._set(key, state="stopped", detail=f"cancelled after {len(hist)} steps")
-            self._note("Stage 1 was cancelled: what it had learned is dropped "
-                       "(earlier runs are untouched).")
-            raise Cancelled
-        note = ""
-        if self.capped_by_time:
-            note = (f"stopped by this Space's time limit ({self.trainer.limits.max_run_s} s) "
-                    f"after {len(hist)} of {total} steps")
-            if not hist:
-                self._set(key, state="stopped", detail=note)
-                raise Cancelled
-            self.status.append(f"Stage 1 was {note}.")
-            self._note(f"Stage 1 {note}; its model is saved as it is.")
-        self.meta["stage1"] = {"data": source, "config": asdict(cfg), "steps": len(hist),
-                               "seconds": round(time.monotonic() - t0, 1), "note": note}
-        self._set(key, detail=f"{len(hist)} steps · saving runs/{self.s.name}")
-        self.save(lm, "stage1")
-        self._set(key, state="done", detail=f"{len(hist)} steps · loss "
-                  f"{hist[0].loss:.3f} → {hist[-1].loss:.3f}" if hist else "no steps")
-
-    # -- stage 2 -------------------------------------------------------------------------------
-
-    def stage2(self, lm: LoadedModel) -> None:
-        from pasta_core.train import stages
-
-        key = "stage2"
-        self._set(key, state="running", detail="preparing world prompts")
-        examples, _ = stages.world_data(lm, self.s.examples, seed=self.s.seed)
-        cfg = self.s.pref(self.trainer.limits.max_steps)
-        n_prompts = min(cfg.prompts, len(examples))
-        t0 = time.monotonic()
-        st = {"round": 0, "prompts": 0, "steps": 0, "total": None, "x": 0}
-
-        def update(detail: str) -> None:
-            unit = n_prompts + (st["total"] if st["total"] is not None else
-                                max(1, round(n_prompts * cfg.loop.epochs)))
-            frac = (st["round"] + (st["prompts"] + st["steps"]) / unit) / cfg.rounds
-            frac = min(frac, 0.999)
-            el = time.monotonic() - t0
-            ph = self.job.phase(key)
-            ph.frac, ph.eta_s = frac, el * (1 - frac) / frac if frac > 0 else None
-            ph.detail = f"round {st['round'] + 1}/{cfg.rounds} · {detail}"
-            self.job.bump("phases")
-
-        def on_prompt(pts: list[Point]) -> None:
-            with self.job.lock:
-                if pts and pts[0].round != st["round"]:
-                    st.update(round=pts[0].round, prompts=0, steps=0, total=None)
-                st["prompts"] += 1
-                self.job.p.points += [asdict(p) for p in pts]
-                rnd = [(p["speedup"], p["quality"]) for p in self.job.p.points
-                       if p["round"] == st["round"]]
-                self.job.p.fronts[st["round"]] = pareto_front(rnd)
-                self.job.bump("points")
-                update(f"sampled prompt {st['prompts']}/{n_prompts} "
-                       f"({cfg.n_samples} answers each)")
-
-        def on_points(pts: list[Point]) -> None:
-            with self.job.lock:
-                if pts:
-                    self.job.p.fronts[pts[0].round] = pareto_front(
-                        [(p.speedup, p.quality) for p in pts])
-                    self.job.bump("points")
-
-        def on_log(e: LogEntry) -> None:
-            st["x"] += 1
-            row = {"x": st["x"], "loss": e.loss, "lr": e.lr, "stage": e.stage,
-                   "round": st["round"] + 1, **{k: e.extra.get(k) for k in ("sft", "ipo")}}
-            with self.job.lock:
-                st["steps"], st["total"] = e.step, e.total
-                self.job.p.loss["stage2"].append(row)
-                self.job.bump("loss")
-                update(f"optimising step {e.step}/{e.total} · loss {e.loss:.3f}")
-
-        out = stages.stage2(lm, examples, cfg, self.s.lora, on_log=on_log, on_points=on_points,
-                            on_prompt=on_prompt, should_stop=self.should_stop, seed=self.s.seed,
-                            progress=False)
-        self.stage2_out = out
-        self.hist["stage2"] = out["history"]
-        kept = ("the stage-1 model saved before it is kept"
-                if self.job.p.saved == "stage1" else "nothing was saved")
-        if self.cancelled:
-            self._set(key, state="stopped", detail=f"cancelled in round {st['round'] + 1}")
-            if self.job.p.saved == "stage1":
-                self.status.append("Stage 2 was cancelled: this is the stage-1 model.")
-            self._note(f"Stage 2 was cancelled: {kept}.")
-            raise Cancelled
-        note = ""
-        if self.capped_by_time:
-            note = (f"stopped by this Space's time limit ({self.trainer.limits.max_run_s} s) "
-                    f"in round {st['round'] + 1} of {cfg.rounds}")
-            if not out["history"]:
-                self._set(key, state="stopped", detail=note)
-                self._note(f"Stage 2 {note} before any update: {kept}.")
-                if self.job.p.saved is None:
-                    raise Cancelled
-                self.status.append(f"Stage 2 was {note} before any update: this is the "
-                                   "stage-1 model.")
-                return
-            self.status.append(f"Stage 2 was {note}.")
-            self._note(f"Stage 2 {note}; its model is saved as it is.")
-        if not out["history"]:
-            self._note("Stage 2 found no pair with a preference (all samples scored the "
-                       "same): the model did not change in stage 2.")
-        self.meta["stage2"] = {"data": f"{len(examples)} bundled-world prompts",
-                               "config": asdict(cfg), "steps": len(out["history"]),
-                               "samples": len(out["points"]),
-                               "seconds": round(time.monotonic() - t0, 1), "note": note}
-        self._set(key, detail=f"saving runs/{self.s.name}")
-        self.save(lm, "stage2")
-        self._set(key, state="done", detail=f"{len(out['points'])} samples · "
-                  f"{len(out['history'])} optimiser steps")
-
-    # -- saving, evaluating, the card ------------------------------------------------------
-
-    def save(self, lm: LoadedModel, stage: str) -> None:
-        from pasta_core.train.stages import save_run
-
-        save_run(lm, self.out, self.card(stage, provisional=True), self.info(stage))
-        self.trainer.forget_loaded(self.job.spec)
-        with self.job.lock:
-            self.job.p.saved = stage
-            self.job.bump("saved")
-        self._note(f"Saved {'stage 1' if stage == 'stage1' else 'stage 2'} as "
-                   f"runs/{self.s.name}: it is in the Decode tab's model list now.")
-
-    def base(self) -> LoadedModel:
-        """The start model as the CLI loads it (a fresh copy: the trained one changed)."""
-        if self._base is None:
-            self._base = load_model(self.s.start_model)
-        return self._base
-
-    def evaluate_saved(self, stage: str) -> None:
-        """Evaluate the run as `stage` left it, if that stage got as far as saving it."""
-        if self.job.p.saved == stage:
-            self.evaluate(stage, self.job.spec)
-        else:
-            self._set(f"eval-{stage}", state="stopped", detail="nothing to evaluate")
-
-    def evaluate(self, row: str, spec: str) -> None:
-        from pasta_core.train.evaluate import evaluate
-
-        key = f"eval-{row}"
-        n = self.s.eval_prompts
-        self._set(key, state="running", detail=f"loading {spec}")
-        pasta = self.base() if spec == self.s.start_model else load_model(spec)
-        base = self.base()
-        t0 = time.monotonic()
-        done = [0]
-
-        def on_row(r: dict) -> None:
-            if self.cancelled:
-                raise Cancelled
-            done[0] += 1
-            el = time.monotonic() - t0
-            with self.job.lock:
-                ph = self.job.phase(key)
-                ph.frac = done[0] / n
-                ph.eta_s = el / done[0] * (n - done[0])
-                ph.detail = f"prompt {done[0]}/{n} of the {EVAL_SPLIT} split"
-                self.job.bump("phases")
-
-        self._set(key, detail=f"prompt 0/{n} of the {EVAL_SPLIT} split")
-        result = evaluate(pasta, base, EVAL_SPLIT, n, seed=EVAL_SEED, progress=False,
-                          on_row=on_row)
-        self.results[row] = result
-        with self.job.lock:
-            self.job.p.evals[row] = result["overall"] | {
-                "tag_errors": sum(r["pasta"]["tag_errors"] for r in result["rows"]),
-                "model": spec}
-            self.job.bump("evals")
-        self._set(key, state="done", detail=f"{n} prompts")
-        if row != "start" and row == self.job.p.saved:
-            self.write_eval(row)
-
-    def write_eval(self, stage: str) -> None:
-        """eval.json and eval.md of the saved model — what `python -m pasta_core eval`
-        writes — and the card with its numbers."""
-        from pasta_core.train.evaluate import write
-
-        write(self.results[stage], self.out)
-        (self.out / "training.json").write_text(json.dumps(self.info(stage), indent=1))
-        _write_text(self.out / "README.md", self.card(stage))
-
-    def finish(self, state: str) -> None:
-        stage = self.job.p.saved
-        if stage is not None and "card" in [p.key for p in self.job.p.phases]:
-            self._set("card", state="running")
-            if stage in self.results:
-                self.write_eval(stage)
-            else:
-                (self.out / "training.json").write_text(json.dumps(self.info(stage), indent=1))
-                _write_text(self.out / "README.md", self.card(stage))
-            self._set("card", state="done", detail=f"runs/{self.s.name}/README.md")
-        with self.job.lock:
-            self.job.p.state, self.job.p.ended = state, time.time()
-            self.job.bump("state")
-
-    def _stopped(self, where: str) -> None:
-        with self.job.lock:
-            for ph in self.job.p.phases:
+            for ph in job.p.phases:
                 if ph.state == "running":
-                    ph.state, ph.ended = "stopped", time.time()
-            self.job.bump("phases")
-        if self.job.p.saved is not None:
-            if where.startswith("eval") or where == "card":
-                self.status.append("The evaluation was cancelled: the table is incomplete.")
-            try:
-                self.finish("cancelled")
-            except OSError as e:
-                self._note(f"Could not update the card: {e}")
-        elif self.capped_by_time and not self.cancelled:
-            self._note("Stopped by this Space's time limit before a stage finished: nothing "
-                       "was saved (earlier runs are untouched).")
-        else:
-            self._note("Cancelled before a stage finished: nothing was saved "
-                       "(earlier runs are untouched).")
-        with self.job.lock:
-            self.job.p.state, self.job.p.ended = "cancelled", time.time()
-            self.job.bump("state")
-
-    def _failed(self, where: str, e: BaseException) -> None:
-        msg = explain(e, PHASES.get(where, where))
-        with self.job.lock:
-            for ph in self.job.p.phases:
-                if ph.state == "running":
-                    ph.state, ph.ended = "failed", time.time()
-            self.job.p.error = msg
-            self.job.bump("phases")
-        if self.job.p.saved is not None:
-            self.status.append(f"The job failed afterwards ({msg}).")
-            try:
-                self.finish("failed")
-            except OSError:
-                pass
-            self._note(f"runs/{self.s.name} keeps the {self.job.p.saved.replace('stage', 'stage ')}"
-                       " model that finished before the failure.")
-        else:
-            self._note("Nothing was saved; earlier runs are untouched.")
-        with self.job.lock:
-            self.job.p.state, self.job.p.ended = "failed", time.time()
-            self.job.bump("state")
-
-    def info(self, stage: str) -> dict:
-        return {"name": self.s.name, "start_model": self.s.start_model, "stage": stage,
-                "settings": asdict(self.s) | {"data": "world" if self.job.records is None
-                                                       else Path(self.s.data).name},
-                "status": self.status, **self.meta,
-                "history": self.hist,
-                "stage2_samples": (self.stage2_out or {}).get("points", []),
-                "stage2_fronts": (self.stage2_out or {}).get("fronts", {}),
-                "eval": {k: v["overall"] for k, v in self.results.items()}}
-
-    def card(self, stage: str, provisional: bool = False) -> str:
-        s = self.s
-        name = s.name
-        what = ("stage 1 (SFT on PASTA-LANG annotated answers, the shared layout)"
-                if stage == "stage1" else
-                "stage 2 (BoNBoN preference optimisation on its own samples, scored by "
-                f"theoretical speed-up + λ·quality, λ = {s.lam})")
-        did = {"both": "stage 1 then stage 2", "stage1": "stage 1 only",
-               "stage2": "stage 2 only"}[s.stages]
-        meta = self.meta
-        lines = ["---", "library_name: transformers", "pipeline_tag: text-generation",
-                 "tags: [pasta, parallel-decoding]", "---", f"# {name}", "",
-                 f"`runs/{name}` was trained in the PASTA app's Train tab from "
-                 f"`{s.start_model}` ({did}). **These weights are the model after {what}.**",
-                 ""]
-        if self.status:
-            lines += [f"> {t}" for t in self.status] + [""]
-        if provisional:
-            lines += ["*Training or evaluation is still running; this card is rewritten when "
-                      "the job ends.*", ""]
-        lines += ["## Training", ""]
-        for st in ("stage1", "stage2"):
-            m = meta.get(st)
-            if m is None:
-                continue
-            loss = self.hist[st]
-            first_last = (f"loss {loss[0]['loss']:.3f} → {loss[-1]['loss']:.3f}"
-                          if loss else "no optimiser step")
-            lines.append(f"* {'Stage 1' if st == 'stage1' else 'Stage 2'}: {m['data']}; "
-                         f"{m['steps']} optimiser steps, {first_last}, {m['seconds']} s"
-                         + (f" ({m['note']})" if m["note"] else "") + ".")
-            cfg = m["config"]
-            lines.append(f"  Settings: `{json.dumps(cfg, separators=(',', ':'))}`.")
-        lines += [f"* Seed {s.seed}. Full history, stage-2 samples and Pareto fronts: "
-                  "`training.json`.", ""]
-        if self.results:
-            n = next(iter(self.results.values()))["n"]
-            lines += ["## Evaluation", "",
-                      f"Test split, {n} prompts, seed {EVAL_SEED}, greedy; the baseline "
-                      f"(sequential, plain decoding) is the start model `{s.start_model}`.", "",
-                      comparison_markdown(self.results), ""]
-            if stage in self.results:
-                lines += [f"### This model, as `python -m pasta_core eval --model runs/{name} "
-                          f"--baseline {s.start_model} --split {EVAL_SPLIT} --n {n}` reports "
-                          "it", "", _to_markdown(self.results[stage])]
-        return "\n".join(lines) + "\n"
-
-
-ROWS = {"start": "start model", "stage1": "after stage 1", "stage2": "after stage 2"}
-TABLE_COLS = [  # (key in evaluate's "overall", header)
-    ("judge_pasta", "quality (judge)"),
-    ("theoretical_speedup_geomean", "theoretical speed-up"),
-    ("wall_speedup_geomean", "wall-clock speed-up"),
-    ("promise_rate_splittable", "promises (splittable)"),
-    ("promise_rate_other", "promises (other)"),
-    ("parse_ok_rate", "answers without tag errors"),
-    ("tag_errors", "tag errors"),
-]
-
-
-def overall_row(result: dict) -> dict:
-    return result["overall"] | {"tag_errors": sum(r["pasta"]["tag_errors"]
-                                                  for r in result["rows"])}
-
-
-def fmt(v) -> str:
-    return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
-
-
-def comparison_markdown(results: dict[str, dict]) -> str:
-    head = "| model | " + " | ".join(h for _, h in TABLE_COLS) + " |"
-    out = [head, "|---" * (len(TABLE_COLS) + 1) + "|"]
-    for row in ("start", "stage1", "stage2"):
-        if row in results:
-            o = overall_row(results[row])
-            out.append(f"| {ROWS[row]} (`{results[row]['pasta_model']}`) | "
-                       + " | ".join(fmt(o[k]) for k, _ in TABLE_COLS) + " |")
-    return "\n".join(out)
-
-
-def _to_markdown(result: dict) -> str:
-    from pasta_core.train.evaluate import to_markdown
-
-    return to_markdown(result)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
-def explain(e: BaseException, where: str) -> str:
-    """A failure in words the user can act on."""
-    text = str(e) or type(e).__name__
-    oom = isinstance(e, MemoryError) or "out of memory" in text.lower() or (
-        type(e).__name__ == "OutOfMemoryError")
-    if oom:
-        return (f"Out of memory during “{where}”: try a smaller batch size, fewer stage-2 "
-                "samples or shorter samples, or LoRA.")
-    if isinstance(e, ModelSpecError):
-        return f"The model could not be loaded: {text}"
-    if isinstance(e, OSError):
-        return f"A file could not be written or read during “{where}”: {text}"
-    return f"{type(e).__name__} during “{where}”: {text}"
+                    ph.state, ph.ended = ("failed" if end.error else "stopped"), time.time()
+            job.p.error, job.p.saved = end.error, end.saved
+            job.p.state, job.p.ended = end.state, time.time()
+            job.bump("phases", "state")

@@ -62,7 +62,7 @@ def from_layout(lay: Layout) -> TrainSeq:
 
 @dataclass(frozen=True)
 class TagGrammar:
-    """Tag tokens a thread may never write (PASTA_LANG.md §1, §4): the main thread never closes
+    """Tag tokens a thread may never write (docs/PASTA_LANG.md §1, §4): the main thread never closes
     or opens an async block (the interpreter writes a chunk's opening tag in the chunk's own
     thread); a chunk never promises, syncs or opens another block. Only tags that are ONE token
     in this tokenizer count (the bundled one has them as dedicated tokens); a tokenizer that

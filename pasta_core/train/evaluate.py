@@ -3,7 +3,7 @@
 `python -m pasta_core eval --model SPEC --baseline SPEC --split test --out DIR` writes
 `eval.json` and `eval.md`. The PASTA model decodes in PASTA mode, the baseline plainly (both
 greedy), one after the other for each prompt in the same process; the measures are those of
-PASTA_LANG.md §5, computed by pasta_core.metrics from the runs' Traces.
+docs/PASTA_LANG.md §5, computed by pasta_core.metrics from the runs' Traces.
 
 `reference_speedup` is the ceiling the data sets: the theoretical speed-up if the PASTA model
 wrote the reference annotated answer (scheduled by the real interpreter, no model) and the base

@@ -100,7 +100,8 @@ def sft_terms(logp: torch.Tensor, batch: Batch, grammar: TagGrammar | None,
 
 
 def sft_loss(grammar: TagGrammar | None = None, weight: float = 0.0) -> Callable:
-    """The SFT loss (PASTA_LANG.md §4), with the grammar penalty when `grammar` and `weight`."""
+    """The SFT loss (docs/PASTA_LANG.md §4), with the grammar penalty when `grammar` and
+    `weight`."""
 
     def loss(model, batch):
         return sft_terms(_logp(model, batch), batch, grammar, weight)

@@ -2,7 +2,7 @@
 
 Each round: for every training prompt, the interpreter samples N annotated responses from the
 current model; each is scored `theoretical_speedup + λ · quality` (judge), less a penalty
-when its tags do not parse (PASTA_LANG.md §3: the interpreter copes, but the answer is not
+when its tags do not parse (docs/PASTA_LANG.md §3: the interpreter copes, but the answer is not
 what the model meant to promise); the best and the
 worst form a pair; the model trains with BoNBoN (SFT on the best + IPO on best vs worst,
 against the stage-1 reference). Every sample's (speed-up, quality) point and each round's
@@ -68,7 +68,7 @@ def sample_speedup(lm: LoadedModel, trace: Trace) -> float:
 
 
 def tag_errors(trace: Trace) -> list:
-    """The parse errors of a sample's annotated text (PASTA_LANG.md §3)."""
+    """The parse errors of a sample's annotated text (docs/PASTA_LANG.md §3)."""
     return trace.document.errors
 
 

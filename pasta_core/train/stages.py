@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -16,13 +18,14 @@ import torch
 from ..models import LoadedModel
 from ..world import Example, generate_split, judge_response
 from ..world.prompts import render_annotated
+from .config import TrainConfig
 from .data import Record, TagGrammar, encode_record, grammar_contexts
 from .loop import LogEntry, LoopConfig, train_sft
 from .prefs import PrefConfig, run_stage2
 
 log = logging.getLogger(__name__)
 
-GRAMMAR_WEIGHT = 1.0  # stage 1's default weight of the forbidden-tag penalty
+GRAMMAR_WEIGHT = TrainConfig.grammar_weight  # the forbidden-tag penalty's default weight
 
 
 def world_data(lm: LoadedModel, n: int, seed: int = 0,
@@ -56,7 +59,7 @@ def _merge(lm: LoadedModel, model: torch.nn.Module, lora: bool) -> None:
 
 def stage1(lm: LoadedModel, records: list[Record], cfg: LoopConfig, lora: bool = False,
            grammar_weight: float = GRAMMAR_WEIGHT, **kw) -> list[LogEntry]:
-    """Supervised finetuning on annotated answers (the loss of PASTA_LANG.md §4), plus
+    """Supervised finetuning on annotated answers (the loss of docs/PASTA_LANG.md §4), plus
     `grammar_weight` × the penalty on tags a thread may never write (`loop.grammar_penalty`),
     also over the answers' main-thread-only forms (`data.grammar_contexts`)."""
     model = _trainable(lm, lora)
@@ -80,22 +83,44 @@ def stage2(lm: LoadedModel, examples: list[Example], cfg: PrefConfig, lora: bool
     return out
 
 
+def is_run(path: str | Path) -> bool:
+    """A folder this package wrote: a saved run (`training.json`) or a world build
+    (`report.json`, or its first checkpoint `stage0/`). Only such a folder is replaced without
+    being told to."""
+    p = Path(path)
+    return p.is_dir() and any((p / f).is_file() for f in ("training.json", "report.json",
+                                                          "stage0/training.json"))
+
+
 def save_run(lm: LoadedModel, out: str | Path, card: str, info: dict | None = None) -> Path:
     """Save as a Hugging Face model directory (bf16 safetensors) with its card. Written to a
-    temporary folder first and moved into place, so a failed save leaves no half model."""
+    temporary sibling folder first and renamed into place, so a failed save leaves neither
+    half a model nor the temporary folder. An existing `out` (a folder) is replaced only
+    once the new one is complete; the caller decides whether it may be (`is_run`)."""
     out = Path(out)
-    tmp = out.with_name(out.name + ".partial")
-    tmp.mkdir(parents=True, exist_ok=True)
-    dtype = next(lm.model.parameters()).dtype
-    lm.model.to(torch.bfloat16).save_pretrained(tmp, safe_serialization=True)
-    lm.model.to(dtype)
-    lm.tokenizer.save_pretrained(tmp)
-    (tmp / "README.md").write_text(card)
-    if info is not None:
-        (tmp / "training.json").write_text(json.dumps(info, indent=1))
-    if out.exists():
-        import shutil
-
-        shutil.rmtree(out)
-    tmp.rename(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out.name} is a file, not a model folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    old = None
+    try:
+        dtype = next(lm.model.parameters()).dtype
+        lm.model.to(torch.bfloat16).save_pretrained(tmp, safe_serialization=True)
+        lm.model.to(dtype)
+        lm.tokenizer.save_pretrained(tmp)
+        (tmp / "README.md").write_text(card)
+        if info is not None:
+            (tmp / "training.json").write_text(json.dumps(info, indent=1))
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            out.rename(old / "run")
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not out.exists():  # put the previous run back
+            (old / "run").rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return out

@@ -26,13 +26,14 @@ from pathlib import Path
 import torch
 
 from ..models import LoadedModel
-from ..world import judge_response
 from ..world.tokenizer import build_world_tokenizer
+from .config import TrainConfig, preset
 from .data import Record, TagGrammar, encode_record, grammar_contexts
 from .evaluate import evaluate, to_markdown
 from .evaluate import write as write_eval
 from .loop import LoopConfig, train_sft
-from .prefs import PrefConfig, run_stage2
+from .pipeline import Pipeline, Plan, front_matter
+from .prefs import PrefConfig
 from .stages import GRAMMAR_WEIGHT, save_run, world_data
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ class WorldRecipe:
     # stage 1 (and stage 2's SFT term): penalty on tags a thread may never write; without it
     # 11% of test answers had a main thread that closed a block it never opened
     grammar_weight: float = GRAMMAR_WEIGHT
-    stage2: PrefConfig = field(default_factory=lambda: PrefConfig(prompts=128, rounds=3))
+    # stage 2: the "full" preset's settings (config.py), over more prompts and one more round
+    stage2: PrefConfig = field(default_factory=lambda: preset("full", prompts=128,
+                                                              rounds=3).pref())
 
     @classmethod
     def quick(cls) -> WorldRecipe:
@@ -102,10 +105,9 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     """Run the whole recipe; write `pasta-tiny-base/`, `pasta-tiny/` and `report.json` in out.
     With `resume`, the stage-0 and stage-1 models already in `out` from the same recipe are
     reused (`out/stage1` only serves that; it is not one of the shipped models)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    recipe = recipe or WorldRecipe()
-    out = Path(out)
+    recipe, out = recipe or WorldRecipe(), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
     t0 = time.perf_counter()
@@ -159,19 +161,10 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     lap("stage1")
 
     model = AutoModelForCausalLM.from_pretrained(out / STAGE1_DIR, dtype=torch.float32).eval()
-    lm = as_loaded("stage1", model, tok)
-    s2 = run_stage2(lm, examples, lambda ex, text: judge_response(ex, text).total,
-                    recipe.stage2, seed=recipe.seed, progress=progress)
-    save_run(lm, out / "pasta-tiny", "")
+    s2 = _stage2(as_loaded("stage1", model, tok), out / "pasta-tiny", recipe, progress)
     lap("stage2")
 
-    # evaluate what ships: the saved bf16 weights, loaded back as the app loads them
-    loaded = {}
-    for name in ("pasta-tiny", "pasta-tiny-base"):
-        m = AutoModelForCausalLM.from_pretrained(out / name, dtype=torch.float32).eval()
-        loaded[name] = as_loaded(f"bundled:{name}", m, AutoTokenizer.from_pretrained(out / name))
-    result = evaluate(loaded["pasta-tiny"], loaded["pasta-tiny-base"], "test", recipe.n_eval,
-                      seed=recipe.seed, progress=progress)
+    result = _evaluate_shipped(out, recipe, progress)
     lap("eval")
 
     report = {
@@ -185,11 +178,41 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "stage2": {"points": s2["points"], "fronts": s2["fronts"]},
         "eval": {k: v for k, v in result.items() if k != "rows"},
     }
+    _write_outputs(out, report, result)
+    return report
+
+
+def _evaluate_shipped(out: Path, recipe: WorldRecipe, progress: bool) -> dict:
+    """Evaluate what ships: the saved bf16 weights, loaded back as the app loads them."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    loaded = {}
+    for name in ("pasta-tiny", "pasta-tiny-base"):
+        m = AutoModelForCausalLM.from_pretrained(out / name, dtype=torch.float32).eval()
+        loaded[name] = as_loaded(f"bundled:{name}", m, AutoTokenizer.from_pretrained(out / name))
+    return evaluate(loaded["pasta-tiny"], loaded["pasta-tiny-base"], "test", recipe.n_eval,
+                    seed=recipe.seed, progress=progress)
+
+
+def _write_outputs(out: Path, report: dict, result: dict) -> None:
+    """report.json, eval.json/eval.md and both model cards."""
     (out / "report.json").write_text(json.dumps(report, indent=1))
     write_eval(result, out)
     for name in ("pasta-tiny", "pasta-tiny-base"):
         (out / name / "README.md").write_text(model_card(name, report, result))
-    return report
+
+
+def _stage2(lm: LoadedModel, out: Path, recipe: WorldRecipe, progress: bool) -> dict:
+    """Stage 2 through the one training pipeline (the CLI's and the Train tab's), on the
+    world's training prompts; returns its points, fronts and history."""
+    plan = Plan(start_model=lm.spec, out=out, cfg=TrainConfig(examples=recipe.n_train,
+                                                              seed=recipe.seed),
+                stages="stage2", evaluate=False, progress=progress, pref=recipe.stage2)
+    run = Pipeline(plan, load=lambda _spec: lm)
+    end = run.run()
+    if end.state != "done":
+        raise RuntimeError(f"stage 2 of the world recipe {end.state}: {end.error}")
+    return run.rec.stage2_out
 
 
 def _machine() -> str:
@@ -207,12 +230,8 @@ def model_card(name: str, report: dict, result: dict) -> str:
             "finetuned with stage 1's settings on the same answers without annotations, so it "
             "has had exactly the PASTA model's stage-0 and stage-1 training but for the tags")
     s = r["shape"]
-    return f"""---
-license: apache-2.0
-library_name: transformers
-pipeline_tag: text-generation
-tags: [pasta, parallel-decoding, tiny]
----
+    header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))
+    return f"""{header}
 # {name}
 
 `bundled:{name}` is {role}.

@@ -3,7 +3,7 @@
 How it reads a response
 -----------------------
 1. If the text holds PASTA-LANG tags it is spliced first, by the project's parser
-   (:func:`pasta_core.lang.splice`, PASTA_LANG.md §2–3).
+   (:func:`pasta_core.lang.splice`, docs/PASTA_LANG.md §2–3).
 2. The text is cut into sentences (``.``/``!``/``?`` + space, or a newline) and clauses
    (``, and`` / ``, so`` / ``, but`` / ``;``); list markers (``-``, ``1.``) are dropped.
 3. Each clause is matched against every fact template of the world (``facts.py``). A match

@@ -6,7 +6,7 @@ that may be decoded by its own thread) or a :class:`Sync` (the main text needs t
 from here on). From it two strings are rendered:
 
 * ``plain``: the answer as ordinary text (parts inline, no tags);
-* ``annotated``: the same answer in PASTA-LANG canonical form (``PASTA_LANG.md`` §2): every
+* ``annotated``: the same answer in PASTA-LANG canonical form (``docs/PASTA_LANG.md`` §2): every
   part becomes ``<promise topic="T" tokens="N"/><async topic="T">BODY</async>`` at its place,
   every sync ``<sync/>``. Splicing it gives ``plain`` character for character. Shapes that
   have nothing to split have no parts, so ``annotated == plain``.
@@ -161,7 +161,7 @@ def stand_in_count_tokens(text: str) -> int:
 
 
 def round_up_tokens(n: int) -> int:
-    """Round a thread length up to a multiple of 10, minimum 10 (PASTA_LANG.md §1)."""
+    """Round a thread length up to a multiple of 10, minimum 10 (docs/PASTA_LANG.md §1)."""
     return max(10, -(-int(n) // 10) * 10)
 
 
