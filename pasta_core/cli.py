@@ -271,8 +271,9 @@ def _train_parser(sub) -> None:
     t.set_defaults(fn=cmd_train)
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand and flag (decoding settings from settings.KNOBS, training defaults
+    from train.config.TrainConfig)."""
     ap = argparse.ArgumentParser(prog="python -m pasta_core", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -311,5 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--out", required=True)
     b.add_argument("--device")
     b.set_defaults(fn=cmd_bench)
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    a = build_parser().parse_args(argv)
     return a.fn(a)

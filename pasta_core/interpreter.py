@@ -3,7 +3,7 @@
 A run is a loop of steps. Each step is ONE forward pass that carries the pending tokens of
 every runnable thread (a new chunk's forced opening tag rides along as a ragged piece); the
 cache stores every token once, and each token attends only to what its thread may see
-(PASTA_LANG.md §4, applied by `layout.ThreadLayout`, the same object training uses).
+(docs/PASTA_LANG.md §4, applied by `layout.ThreadLayout`, the same object training uses).
 
 The parts, named as vLLM names them: the scheduler (`scheduler.py`: which threads feed how many
 tokens, over one explicit `ThreadState` per thread), the runner (`runners/`: one forward pass

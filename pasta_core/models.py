@@ -1,6 +1,6 @@
 """Model specs → a loaded model: (model, tokenizer, device, dtype).
 
-Specs (DESIGN.md "Model specs"):
+Specs (docs/DESIGN.md "Model specs"):
   bundled:NAME             assets/models/NAME, shipped with the project
   random:ARCH[?k=v&...]    random weights from a small config (llama, qwen2, gemma) and a
                            byte-level BPE tokenizer built in code; k in hidden, layers, heads,
