@@ -84,3 +84,21 @@ def test_an_unknown_error_is_logged_but_never_shown(caplog):
     assert any(r.exc_info and r.exc_info[1] is exc for r in caplog.records)
     same = gr.Error("already for the visitor")
     assert as_gr_error(same) is same
+
+
+def test_the_one_unload_hook_also_cancels_the_tabs_training_job():
+    cancelled = []
+    job = SimpleNamespace(finished=False)
+    trainer = SimpleNamespace(cancel=lambda j: cancelled.append(j))
+    sessions = Sessions()
+    s = sessions.get("t1")
+    s.training, s.trainer = job, trainer
+    sessions.drop_if_idle("t1")  # a session with a live training job is not idle
+    assert sessions.peek("t1") is s
+    sessions.end(SimpleNamespace(session_hash="t1"))
+    assert cancelled == [job] and sessions.peek("t1") is None
+    done = Sessions()
+    d = done.get("t2")
+    d.training, d.trainer = SimpleNamespace(finished=True), trainer
+    done.end(SimpleNamespace(session_hash="t2"))
+    assert cancelled == [job]  # a finished job is left as it is

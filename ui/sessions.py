@@ -1,10 +1,12 @@
 """Per-browser-session state of the web app, in one place, freed by one unload hook.
 
 A session (a browser tab; Gradio's `session_hash`) holds at most one live decoding run (its
-event pump from `JobQueue.run`), at most one stepped run (`StepSession`, which holds the
-decoding slot between presses) and the trace files written for it to download. `Sessions.end`
-is the app's unload hook: it stops the run, closes the stepped run (the slot is given back) and
-deletes the files. Starting a new run or stepped run ends the session's previous ones first.
+event pump from `JobQueue.run`), at most one stepped run (`StepSession`, whose cache stays in
+memory between presses), at most one training job (the Train tab's, waiting or running in the
+training queue) and the trace files written for it to download. `Sessions.end` is the app's one
+unload hook: it stops the run, closes the stepped run, cancels the training job (which keeps
+its last finished stage) and deletes the files. Starting a new run or stepped run ends the
+session's previous ones first.
 """
 
 from __future__ import annotations
@@ -78,7 +80,17 @@ class Session:
 
     live: LiveRun | None = None
     stepper: StepSession | None = None
+    training: Any = None  # the Train tab's job (ui.training.TrainJob)
+    trainer: Any = None  # the queue it is in (ui.training.Trainer), to cancel it
     files: list[Path] = field(default_factory=list)
+
+    @property
+    def training_live(self) -> bool:
+        return self.training is not None and not self.training.finished
+
+    def cancel_training(self) -> None:
+        if self.training_live:
+            self.trainer.cancel(self.training)
 
     def stop_live(self) -> LiveRun | None:
         """Stop the live run (within one step); returns it, or None when none was running."""
@@ -95,9 +107,11 @@ class Session:
         return st
 
     def release(self, reason: str) -> None:
-        """Everything this session holds: its run, its stepped run, its files."""
+        """Everything this session holds: its run, its stepped run, its training job, its
+        files."""
         self.stop_live()
         self.close_stepper(reason)
+        self.cancel_training()
         for f in self.files:
             f.unlink(missing_ok=True)
         self.files.clear()
@@ -129,7 +143,8 @@ class Sessions:
         """Forget a session that holds nothing (a request made without a browser session)."""
         with self._lock:
             s = self._by_id.get(sid)
-            if s is not None and s.live is None and s.stepper is None and not s.files:
+            if (s is not None and s.live is None and s.stepper is None and not s.files
+                    and not s.training_live):
                 del self._by_id[sid]
 
     def end(self, request: gr.Request | None) -> None:
@@ -141,4 +156,5 @@ class Sessions:
             session = self._by_id.pop(sid, None)
         if session is not None:
             session.release(reason="session ended")
-            log.info("session %s… ended: its run, stepped run and files are freed", sid[:6])
+            log.info("session %s… ended: its run, stepped run, training job and files are "
+                     "freed", sid[:6])

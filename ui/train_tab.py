@@ -18,10 +18,9 @@ import gradio as gr
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pasta_core.train.prefs import pareto_front
-
 from . import charts
 from .config import SpaceConfig
+from .sessions import Sessions
 from .training import (
     ROWS,
     TABLE_COLS,
@@ -161,7 +160,7 @@ def scatter_figure(p: Progress | None) -> go.Figure:
             customdata=[[q["prompt"] + 1, q["score"], q["role"] or "–"] for q in rp],
             hovertemplate="prompt %{customdata[0]}: speed-up %{x:.2f}×, quality %{y:.3f}"
                           "<br>score %{customdata[1]:.3f} · %{customdata[2]}<extra></extra>"))
-        front = p.fronts.get(rnd) or pareto_front([(q["speedup"], q["quality"]) for q in rp])
+        front = p.fronts.get(rnd, [])  # the core's front of the round (drawn once it is known)
         fig.add_trace(go.Scatter(
             x=[f[0] for f in front], y=[f[1] for f in front], mode="lines+markers",
             name=f"round {rnd + 1} Pareto front", legendgroup=f"r{rnd}",
@@ -313,11 +312,10 @@ def limits_note(config: SpaceConfig) -> str:
 # -- the tab ----------------------------------------------------------------------------------
 
 class TrainUI:
-    """Per-session jobs (a tab follows and cancels its own job)."""
+    """The Train tab's form → settings; a tab's job is kept on its session (`ui.sessions`)."""
 
-    def __init__(self, config: SpaceConfig, trainer: Trainer):
-        self.config, self.trainer = config, trainer
-        self.sessions: dict[str, TrainJob] = {}
+    def __init__(self, config: SpaceConfig, trainer: Trainer, sessions: Sessions):
+        self.config, self.trainer, self.sessions = config, trainer, sessions
 
     def settings(self, v: dict[str, Any]) -> TrainSettings:
         """The form's values, by name (`tabs.train.TRAIN_FIELDS`) → checked settings."""
@@ -355,14 +353,14 @@ def _number(key: str, v: Any) -> float | int | bool:
 
 
 def build_train_tab(demo: gr.Blocks, config: SpaceConfig, trainer: Trainer,
-                    decode_model: gr.Dropdown) -> None:
+                    decode_model: gr.Dropdown, sessions: Sessions) -> None:
     """Lay out and wire the Train tab (`ui/tabs/train.py`). Call inside the app's
     `gr.Tabs()`; `decode_model` is the Decode tab's model dropdown, refreshed when a run is
-    saved."""
+    saved; `sessions` the app's per-session state (one unload hook frees a tab's job)."""
     from .tabs import train
 
     handles = train.build(config, trainer)
-    train.wire(demo, handles | {"decode_model": decode_model}, config, trainer)
+    train.wire(demo, handles | {"decode_model": decode_model}, config, trainer, sessions)
 
 
 def _stem(name: str) -> str:

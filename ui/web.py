@@ -72,7 +72,7 @@ def build_demo(config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue) -> 
             decode = decode_tab.build(app)
             learn_ = learn_tab.build(app)
             trainer = Trainer(config, registry)
-            build_train_tab(demo, config, trainer, decode.model)  # lays out and wires itself
+            build_train_tab(demo, config, trainer, decode.model, app.sessions)  # wires itself
 
         decode_tab.wire(app, decode)
 

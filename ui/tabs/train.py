@@ -13,6 +13,7 @@ from typing import Any
 import gradio as gr
 
 from ..config import SpaceConfig
+from ..sessions import Sessions
 from ..train_tab import (
     ADVANCED,
     DATA_CHOICES,
@@ -158,10 +159,12 @@ def _advanced(h: Handles, config: SpaceConfig) -> None:
                 _num(h, "epochs2", p, "Epochs per round", "epochs2", minimum=0)
 
 
-def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer) -> None:
+def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer,
+         sessions: Sessions) -> None:
     """Connect the tab's events. `h["decode_model"]`: the Decode tab's model dropdown,
-    refreshed when a run is saved. The `api_name`s are the app's public endpoints."""
-    tui = TrainUI(config, trainer)
+    refreshed when a run is saved. A tab's job is kept on its session (`ui.sessions`: the
+    app's one unload hook cancels it). The `api_name`s are the app's public endpoints."""
+    tui = TrainUI(config, trainer, sessions)
     adv_inputs = [h[k] for k in ADVANCED]
 
     def on_data(src: str):
@@ -196,7 +199,8 @@ def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer) -> 
                       api_name="train", show_progress="hidden", concurrency_limit=None)
 
     def cancel(request: gr.Request) -> str:
-        job = tui.sessions.get(request.session_hash or "")
+        session = sessions.peek(Sessions.key(request))
+        job = session.training if session is not None else None
         if job is None or job.finished:
             return ("<div class='tr-progress' data-state='idle'><div class='tr-head'>Nothing "
                     "is training from this tab.</div></div>")
@@ -212,26 +216,19 @@ def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer) -> 
 
     demo.load(on_load, None, [h["start"], h["name"]], api_name=False, queue=False)
 
-    def forget(request: gr.Request) -> None:
-        job = tui.sessions.pop(getattr(request, "session_hash", None) or "", None)
-        if job is not None and not job.finished:
-            trainer.cancel(job)
-
-    demo.unload(forget)
-
 
 async def _train(tui: TrainUI, trainer: Trainer, values: dict[str, Any], sid: str):
     """Submit a job from the form's values, then stream its progress until it ends."""
     s = tui.settings(values)
-    old = tui.sessions.get(sid)
-    if old is not None and not old.finished:
+    session = tui.sessions.get(sid)
+    if session.training_live:
         raise gr.Error("This tab already has a training job; cancel it first.",
                        title="Already training")
     try:
         job = trainer.submit(s, owner=sid)
     except TrainError as e:
         raise gr.Error(str(e), title="Cannot train") from e
-    tui.sessions[sid] = job
+    session.training, session.trainer = job, trainer
     skip, seen = gr.skip(), {}
 
     def changed(snap, *keys: str) -> bool:
