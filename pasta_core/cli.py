@@ -27,6 +27,7 @@ from .models import ModelSpecError, load_model
 from .settings import PUBLIC, RUNNERS, SettingsError, add_arguments
 
 DEFAULT_MODEL = "bundled:pasta-tiny"
+DEFAULT_BASELINE = "bundled:pasta-tiny-base"
 log = logging.getLogger(__name__)
 
 
@@ -54,8 +55,10 @@ def cmd_decode(a: argparse.Namespace) -> int:
     force = _read(a.force_file, "force file") if a.force_file else None
     try:
         lm = load_model(a.model, device=a.device)
+        base = load_model(a.baseline, device=a.device) if a.mode == "base" else None
         settings = {k.name: getattr(a, k.name) for k in PUBLIC}
-        result = decode(lm, a.prompt, mode=a.mode, force=force, runner=a.runner, **settings)
+        result = decode(lm, a.prompt, mode=a.mode, force=force, runner=a.runner,
+                        baseline=base, **settings)
     except (ModelSpecError, SettingsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -64,8 +67,10 @@ def cmd_decode(a: argparse.Namespace) -> int:
     elif isinstance(result, Comparison):
         print(_summary(result.pasta))
         print(_summary(result.sequential))
-        print(f"wall-clock speed-up {result.wall_speedup:.2f}x, theoretical "
-              f"{result.theoretical_speedup:.2f}x")
+        r = result.race
+        print(f"PASTA vs {result.opponent}: wall-clock {r['wall']:.2f}x (expected "
+              f"{r['expected']:.2f}x, noise ±{r['band']:.0%}: {r['verdict']}), theoretical "
+              f"{r['theoretical']:.2f}x")
     else:
         print(_summary(result))
     return 0
@@ -280,7 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("decode", help="decode one prompt (PASTA, sequential, plain or both)")
     d.add_argument("--model", default=DEFAULT_MODEL, help=f"model spec (default {DEFAULT_MODEL})")
     d.add_argument("--prompt", required=True)
-    d.add_argument("--mode", choices=RUN_MODES, default="pasta")
+    d.add_argument("--mode", choices=RUN_MODES, default="pasta",
+                   help="pasta, sequential, plain, or a race in lockstep: both (PASTA vs this "
+                   "model decoding sequentially) or base (PASTA vs --baseline decoding plainly)")
+    d.add_argument("--baseline", default=DEFAULT_BASELINE,
+                   help=f"the base model of mode base (default {DEFAULT_BASELINE})")
     add_arguments(d)  # every decoding setting, from settings.KNOBS
     d.add_argument("--force-file", help="teacher-force this annotated response")
     d.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda when available)")
@@ -296,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     _train_parser(sub)
     e = sub.add_parser("eval", help="judge and speed-ups on the world's prompts")
     e.add_argument("--model", default=DEFAULT_MODEL)
-    e.add_argument("--baseline", default="bundled:pasta-tiny-base")
+    e.add_argument("--baseline", default=DEFAULT_BASELINE)
     e.add_argument("--split", default="test", choices=["train", "validation", "test"])
     e.add_argument("--n", type=int, default=140)
     e.add_argument("--seed", type=int, default=0)
@@ -305,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("bench", help="side-by-side speed: PASTA vs base vs generate()")
     b.add_argument("--model", default=DEFAULT_MODEL)
-    b.add_argument("--baseline", default="bundled:pasta-tiny-base")
+    b.add_argument("--baseline", default=DEFAULT_BASELINE)
     b.add_argument("--prompts", default="world:test:40")
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--max-new-tokens", type=int, default=320)

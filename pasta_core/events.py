@@ -347,10 +347,13 @@ class TraceBuilder:
 
 @dataclass
 class Comparison:
-    """Mode "both": the PASTA run and the sequential run of the same request."""
+    """A race: the PASTA run and its opponent on the same request — sequential decoding of the
+    same model (mode "both", `opponent` "sequential") or the base model decoding plainly (mode
+    "base", `opponent` "base"). `sequential` holds the opponent's trace either way."""
 
     pasta: Trace
     sequential: Trace
+    opponent: str = "sequential"
 
     @property
     def wall_speedup(self) -> float:
@@ -368,6 +371,6 @@ class Comparison:
                                     s.step_cycle_s, s.wall_s)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pasta": self.pasta.to_dict(), "sequential": self.sequential.to_dict(),
+        return {"pasta": self.pasta.to_dict(), self.opponent: self.sequential.to_dict(),
                 "wall_speedup": self.wall_speedup,
                 "theoretical_speedup": self.theoretical_speedup, "race": self.race}

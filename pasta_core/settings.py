@@ -8,8 +8,10 @@
     the core's ranges and, for a server, its tighter per-request limits.
 Adding a setting is one edit here (and, where it changes decoding, in the interpreter).
 
-`plan_runs(mode)` is the one expansion of a run mode into the runs it makes ("both" is PASTA,
-then the same request decoded sequentially).
+`plan_runs(mode)` is the one expansion of a run mode into the runs it makes. Two modes are
+races, decoded in lockstep: "both" (PASTA against the same model decoding sequentially) and
+"base" (PASTA against the base model, trained on the same answers without tags, decoding
+plainly: the paper's comparison).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 
 from . import lang
 
-RUN_MODES = ("pasta", "sequential", "plain", "both")
+RUN_MODES = ("pasta", "sequential", "plain", "both", "base")
+RACES = {"both": ("pasta", "sequential"), "base": ("pasta", "plain")}  # PASTA, its opponent
 RUNNERS = ("auto", "eager", "static")  # runners/__init__.py resolves them
 MIN_TEMPERATURE = 0.01  # below it, sampling overflows (1/T) or is greedy in all but name
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit integer
@@ -147,11 +150,12 @@ def defaults() -> dict[str, int | float]:
 
 
 def plan_runs(mode: str) -> tuple[str, ...]:
-    """The interpreter runs a run mode makes: "both" is PASTA, then sequential decoding."""
+    """The interpreter runs a run mode makes: a race is PASTA, then its opponent (sequential
+    decoding of the same model for "both", the base model's plain decoding for "base")."""
     if mode not in RUN_MODES:
         raise SettingsError(f"mode must be one of {', '.join(RUN_MODES)} (got {_show(mode)})",
                             "mode")
-    return ("pasta", "sequential") if mode == "both" else (mode,)
+    return RACES.get(mode, (mode,))
 
 
 # -- text fields ----------------------------------------------------------------------------

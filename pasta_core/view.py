@@ -40,7 +40,7 @@ from .events import (
     TraceBuilder,
     main_pieces,
 )
-from .settings import plan_runs  # the one expansion of a run mode ("both": two runs)
+from .settings import RACES, plan_runs  # the one expansion of a run mode (a race: two runs)
 
 __all__ = ["RequestView", "RunView", "plan_runs"]
 
@@ -379,11 +379,13 @@ class RequestView:
         return self.runs.get("pasta") or next(iter(self.runs.values()))
 
     def comparison(self) -> Comparison | None:
-        """Mode "both" once both runs are done: the speed-ups, from `pasta_core.metrics`."""
-        p, s = self.runs.get("pasta"), self.runs.get("sequential")
-        if p is None or s is None or p.trace is None or s.trace is None:
+        """A race once both runs are done: the speed-ups, from `pasta_core.metrics`."""
+        if self.mode not in RACES:
             return None
-        return Comparison(p.trace, s.trace)
+        p, s = (self.runs[r] for r in RACES[self.mode])
+        if p.trace is None or s.trace is None:
+            return None
+        return Comparison(p.trace, s.trace, "base" if self.mode == "base" else "sequential")
 
     def traces(self) -> list[Trace]:
         return [v.trace for v in self.runs.values() if v.trace is not None]

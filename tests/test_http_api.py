@@ -174,3 +174,13 @@ def test_oversized_body_is_refused_and_the_server_keeps_serving(server):
                    headers={"content-type": "application/json"}, timeout=30)
     assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
     assert read_stream(server, {"prompt": "hi", "max_new_tokens": 2})[-1][1] == "done"
+
+
+def test_a_race_against_the_base_model_streams_both_runs_in_lockstep(server):
+    events = read_stream(server, {"prompt": PROMPT, "mode": "base", "force": FORCED})
+    done = {d["run"]: d["trace"] for _, k, d in events if k == "done"}
+    assert set(done) == {"pasta", "plain"}  # PASTA vs the Space's base model, plainly
+    assert done["plain"]["text"] == done["pasta"]["text"]
+    steps = [d["run"] for _, k, d in events if k == "step"]
+    n = 2 * min(steps.count("pasta"), steps.count("plain"))
+    assert steps[:n] == ["pasta", "plain"] * (n // 2)

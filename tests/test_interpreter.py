@@ -530,3 +530,21 @@ def test_detokenizer_holds_half_characters(lm):
     assert len(ids) > 1
     d = Detokenizer(lm.tokenizer)
     assert [d.add(i) for i in ids] == [""] * (len(ids) - 1) + ["中"]
+
+
+def test_mode_base_races_pasta_against_the_base_model_decoding_plainly(lm):
+    base = load_model("random:qwen2")
+    comp = decode(lm, PROMPT, mode="base", force=FORCED, baseline=base)
+    assert comp.opponent == "base" and comp.sequential.mode == "plain"
+    assert comp.sequential.model == "random:qwen2" and comp.pasta.model == "random:llama"
+    spliced = lang.parse(FORCED)["text"]
+    assert comp.pasta.text == spliced and comp.sequential.text == spliced  # equal work
+    assert comp.to_dict().keys() == {"pasta", "base", "wall_speedup", "theoretical_speedup",
+                                     "race"}
+    assert comp.race["theoretical"] == comp.sequential.tokens_total / comp.pasta.steps
+    events = list(stream(lm, PROMPT, mode="base", force=FORCED, baseline=base))
+    order = [e.run for e in events if e.type == "step"]
+    n = 2 * min(order.count("pasta"), order.count("plain"))
+    assert order[:n] == ["pasta", "plain"] * (n // 2)  # lockstep
+    with pytest.raises(SettingsError, match="base model"):
+        decode(lm, PROMPT, mode="base")

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pasta_core import lang
-from pasta_core.api import lockstep
+from pasta_core.api import interpreters, lockstep
 from pasta_core.events import Event
-from pasta_core.interpreter import Interpreter
 from pasta_core.models import (
     _HUB_ID,
     RUN_NAME,
@@ -33,7 +32,7 @@ from pasta_core.models import (
     list_bundled,
     load_model,
 )
-from pasta_core.settings import DecodeRequest, RequestLimits, SettingsError, plan_runs
+from pasta_core.settings import DecodeRequest, RequestLimits, SettingsError
 
 from .config import SpaceConfig
 
@@ -267,8 +266,19 @@ class JobQueue:
                                     f"{e['message']}", "force")
         model = self.registry.check(req.model)
         self._check_tokens(req, self.registry.get(model))
+        if req.mode == "base":  # the race against the base model needs it, and it must fit
+            self._check_tokens(req, self.baseline())
         req.model = model
         return req
+
+    def baseline(self) -> LoadedModel:
+        """The base model a "base" race runs against (the Space's `baseline_model`)."""
+        spec = self.config.baseline_model
+        try:
+            return self.registry.get(spec)
+        except ModelSpecError as e:
+            raise SettingsError(f"mode base races this Space's base model, which is not "
+                                f"available here ({e}); use mode both", "mode") from e
 
     def _check_tokens(self, req: DecodeRequest, lm: LoadedModel) -> None:
         lim = self.config.limits
@@ -358,7 +368,8 @@ class JobQueue:
             state, reason = "stopped", "stopped"
             try:
                 lm = self.registry.get(req.model)
-                for ev in _decode(lm, req, stop):
+                base = self.baseline() if req.mode == "base" else None
+                for ev in _decode(lm, req, stop, base):
                     push(ev)
                     if ev.type == "done":
                         reason = ev.trace.end_reason
@@ -400,7 +411,8 @@ class Ticket:
 
 
 @gpu
-def _decode(lm: LoadedModel, req: DecodeRequest, stop: threading.Event) -> Iterator[Event]:
-    s = req.run_settings()
-    yield from lockstep([Interpreter(lm, req.prompt, m, s, req.force, stop.is_set).events()
-                         for m in plan_runs(req.mode)])
+def _decode(lm: LoadedModel, req: DecodeRequest, stop: threading.Event,
+            baseline: LoadedModel | None = None) -> Iterator[Event]:
+    runs = interpreters(lm, req.prompt, req.mode, req.run_settings(), req.force, stop.is_set,
+                        baseline)
+    yield from lockstep([it.events() for it in runs])

@@ -67,7 +67,7 @@ class App:
         if not traces or len(traces) != len(view.runs):
             return None
         comp = view.comparison()
-        obj = comp.to_dict() if view.mode == "both" and comp is not None else traces[0].to_dict()
+        obj = comp.to_dict() if comp is not None else traces[0].to_dict()
         path = self.trace_dir / f"pasta-trace-{view.mode}-{uuid.uuid4().hex[:8]}.json"
         path.write_text(json.dumps(obj), encoding="utf-8")
         old = sorted(self.trace_dir.iterdir(), key=lambda f: f.stat().st_mtime)[:-KEEP_TRACES]

@@ -3,6 +3,8 @@ line, the answer, the annotated text, and step mode's explanation, mask and lane
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 
 from pasta_core.view import RequestView
@@ -35,7 +37,7 @@ def board_status(view: RequestView, jobs: JobQueue) -> str:
         return status_html(f"<span class='spinner'></span> Decoding with {label} — step "
                            f"{f.steps}, {f.tokens_total} tokens, {f.wall_s:.2f} s", "running")
     comp = view.comparison()
-    if view.mode == "both" and comp is not None:
+    if comp is not None:
         return status_html(race_verdict(comp), "done")
     f = view.primary.figures()
     return status_html(f"✓ Done: {f.steps} steps, {f.tokens_total} tokens, {f.wall_s:.2f} s "
@@ -46,8 +48,10 @@ def race_verdict(comp) -> str:
     """The race's result in words, never a claim the run did not earn (`metrics.race_figures`:
     the same figures as `decode --mode both --json`'s `race`)."""
     r = comp.race
+    rival = ("sequential decoding" if comp.opponent == "sequential" else
+             f"the base model <code>{html.escape(comp.sequential.model)}</code>, plainly,")
     runs = (f"PASTA took <b>{comp.pasta.steps}</b> steps and <b>{comp.pasta.wall_s:.2f} s</b>; "
-            f"sequential decoding <b>{comp.sequential.steps}</b> steps and "
+            f"{rival} <b>{comp.sequential.steps}</b> steps and "
             f"<b>{comp.sequential.wall_s:.2f} s</b>")
     band = f"±{r['band'] * 100:.0f}%"
     if r["verdict"] == "busy":
