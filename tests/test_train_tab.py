@@ -351,3 +351,17 @@ def test_a_trainer_without_the_apps_registry_saves_its_run(trainer, tmp_path):
     p = wait(tr.submit(s))
     assert p.state == "done" and p.saved == "stage1", p.notes
     assert (tmp_path / "runs" / "no-registry" / "config.json").is_file()
+
+
+def test_a_visitor_without_a_job_sees_the_training_slots_real_state():
+    from types import SimpleNamespace
+
+    from ui.train_tab import idle_html
+
+    free = SimpleNamespace(status=lambda: {"running": None, "waiting": 0, "queue_size": 4})
+    assert "data-slot='free'" in idle_html(free) and "Ready" in idle_html(free)
+    busy = SimpleNamespace(status=lambda: {"running": {"id": 1, "name": "someone"},
+                                           "waiting": 2, "queue_size": 4})
+    shown = idle_html(busy)
+    assert "data-slot='busy'" in shown and "Ready" not in shown
+    assert "runs/someone" in shown and "#3" in shown

@@ -189,14 +189,28 @@ def _clock(s: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def idle_html(trainer: Trainer) -> str:
+    """What a visitor with no job of their own sees: the training slot's real state."""
+    st = trainer.status()
+    cur, waiting = st["running"], st["waiting"]
+    if cur is None and not waiting:
+        return ("<div class='tr-progress' data-state='idle' data-slot='free'><div class='tr-head'>"
+                "Ready: the training slot is free. Pick a start model, data and a preset, name "
+                "the run, and press <b>▶ Train</b>.</div></div>")
+    busy = (f"<code>runs/{html.escape(cur['name'])}</code> is training now" if cur
+            else "a job is starting")
+    return ("<div class='tr-progress status-waiting' data-state='idle' data-slot='busy' "
+            f"data-waiting='{waiting}'><div class='tr-head'>The training slot is busy: {busy}, "
+            f"{waiting} waiting. One job trains at a time; press <b>▶ Train</b> to join the "
+            f"queue at <b>#{waiting + 1}</b> (at most {st['queue_size']} wait).</div></div>")
+
+
 PHASE_MARK = {"pending": "○", "running": "●", "done": "✓", "stopped": "■", "failed": "✗"}
 
 
 def progress_html(p: Progress | None, job: TrainJob | None, trainer: Trainer) -> str:
     if p is None or job is None:
-        return ("<div class='tr-progress' data-state='idle'><div class='tr-head'>Ready. Pick a "
-                "start model, data and a preset, name the run, and press <b>▶ Train</b>."
-                "</div></div>")
+        return idle_html(trainer)
     name = html.escape(job.settings.name)
     start = html.escape(job.settings.start_model)
     now = time.time()

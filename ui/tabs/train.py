@@ -24,6 +24,7 @@ from ..train_tab import (
     TrainUI,
     _stem,
     data_report,
+    idle_html,
     limits_note,
     loss_figure,
     progress_html,
@@ -212,9 +213,11 @@ def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer,
     def on_load():
         ch = trainer.choices()
         return (gr.update(choices=ch, value=default_start(config, ch)),
-                gr.update(value=next_free_name("pasta-run", trainer.busy_names())))
+                gr.update(value=next_free_name("pasta-run", trainer.busy_names())),
+                idle_html(trainer))  # the slot's real state, not a static "Ready"
 
-    demo.load(on_load, None, [h["start"], h["name"]], api_name=False, queue=False)
+    demo.load(on_load, None, [h["start"], h["name"], h["progress"]], api_name=False,
+              queue=False)
 
 
 async def _train(tui: TrainUI, trainer: Trainer, values: dict[str, Any], sid: str):
