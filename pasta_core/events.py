@@ -368,7 +368,7 @@ class Comparison:
         """The race's honest figures and verdict (`metrics.race_figures`)."""
         p, s = self.pasta, self.sequential
         return metrics.race_figures(p.steps, p.step_cycle_s, p.wall_s, s.tokens_total,
-                                    s.step_cycle_s, s.wall_s)
+                                    s.step_cycle_s, s.wall_s, p.tokens_total)
 
     def to_dict(self) -> dict[str, Any]:
         return {"pasta": self.pasta.to_dict(), self.opponent: self.sequential.to_dict(),

@@ -55,6 +55,7 @@ def prefix_copy_kv(prompt_tokens: int, threads: Sequence[_Thread]) -> int:
 # -- a race: is the measured wall-clock speed-up one the schedule earned? -------------------
 
 RACE_TOLERANCE = 0.15  # how far a wall ratio may sit from the expected one on a quiet machine
+EQUAL_WORK = 0.10  # answers whose lengths differ by more than this do not race on equal work
 
 
 def _median(xs: Sequence[float]) -> float:
@@ -75,7 +76,8 @@ def _rel_se(xs: Sequence[float]) -> float:
 
 
 def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: float,
-                 seq_tokens: int, seq_cost: Sequence[float], seq_wall: float) -> dict:
+                 seq_tokens: int, seq_cost: Sequence[float], seq_wall: float,
+                 pasta_tokens: int | None = None) -> dict:
     """The honest figures of one lockstep race (PASTA vs sequential decoding of one request).
 
     - theoretical: sequential tokens ÷ PASTA steps (what the schedule earns on ideal hardware);
@@ -85,9 +87,11 @@ def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: floa
     - expected: theoretical ÷ cost_ratio, the wall ratio these steps should give;
     - wall: the measured wall-clock ratio; noise: its relative standard error from the spread
       of the step costs;
-    - verdict: "busy" when the wall ratio is off the expected one by more than
-      max(RACE_TOLERANCE, 3 × noise) (the machine was busy, not the schedule fast), else
-      "no speed-up" when the wall ratio is within that of 1, else "faster".
+    - verdict: "unequal work" when the two answers' lengths differ by more than EQUAL_WORK
+      (a base model that answers only part of the question is not a slower one); else "busy"
+      when the wall ratio is off the expected one by more than max(RACE_TOLERANCE, 3 × noise)
+      (the machine was busy, not the schedule fast); else "no speed-up" when the wall ratio is
+      within that of 1; else "faster".
     """
     theo = theoretical_speedup(seq_tokens, pasta_steps)
     cost = (_median(pasta_cost) / _median(seq_cost)) if seq_cost and pasta_cost \
@@ -96,11 +100,14 @@ def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: floa
     wall = wall_speedup(seq_wall, pasta_wall)
     noise = (_rel_se(pasta_cost) ** 2 + _rel_se(seq_cost) ** 2) ** 0.5
     band = max(RACE_TOLERANCE, 3 * noise)
-    if expected > 0 and abs(wall / expected - 1) > band:
+    work = seq_tokens / pasta_tokens if pasta_tokens else 1.0
+    if abs(work - 1) > EQUAL_WORK:
+        verdict = "unequal work"
+    elif expected > 0 and abs(wall / expected - 1) > band:
         verdict = "busy"
     elif abs(wall - 1) <= band or wall < 1:
         verdict = "no speed-up"
     else:
         verdict = "faster"
     return {"theoretical": theo, "cost_ratio": cost, "expected": expected, "wall": wall,
-            "noise": noise, "band": band, "verdict": verdict}
+            "noise": noise, "band": band, "work_ratio": work, "verdict": verdict}

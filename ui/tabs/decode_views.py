@@ -54,6 +54,12 @@ def race_verdict(comp) -> str:
             f"{rival} <b>{comp.sequential.steps}</b> steps and "
             f"<b>{comp.sequential.wall_s:.2f} s</b>")
     band = f"±{r['band'] * 100:.0f}%"
+    if r["verdict"] == "unequal work":
+        return (f"✓ Done. {runs}. <span data-verdict='unequal'><b>Not a fair race:</b> the "
+                f"answers differ in length (PASTA {comp.pasta.tokens_total} tokens, the other "
+                f"{comp.sequential.tokens_total}), so the wall-clock ratio "
+                f"({r['wall']:.2f}×) compares unequal work.</span> Race PASTA against itself "
+                "(mode “Both”) to see what the schedule alone buys.")
     if r["verdict"] == "busy":
         return (f"✓ Done. {runs}. <span data-verdict='busy'><b>The machine was busy:</b> the "
                 f"wall-clock ratio {r['wall']:.2f}× is off the {r['expected']:.2f}× these "
