@@ -124,9 +124,10 @@ def chat_job(body: Any, owner: str, jobs: JobQueue) -> JobRequest:
 
 
 def client_id(request: Request) -> str:
-    """Who is asking, for the per-client queue limit: the first forwarded address behind a
-    proxy (Spaces), else the peer's."""
-    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+    """Who is asking, for the per-client queue limit: behind a proxy (Spaces) the address the
+    nearest proxy appended to X-Forwarded-For (the last one: earlier ones are the client's own
+    word), else the peer's."""
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[-1].strip()
     return forwarded or (request.client.host if request.client else "")
 
 
