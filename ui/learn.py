@@ -49,6 +49,18 @@ mask lets each token see only what its thread may see (the heatmap below). The r
 
 
 @functools.lru_cache(maxsize=1)
+def split_by_rules(text: str) -> str:
+    """The text's plain answer (its tags spliced away) annotated again by syntax alone
+    (`pasta_core.annotate`, APAR's rules), tokens counted with the Learn tab's tokenizer: what
+    a hand-made splitting rule would promise, to compare with the model's own promises."""
+    from pasta_core import lang
+    from pasta_core.annotate import annotate
+
+    tok = tokenizer()[0]
+    plain = lang.parse(text)["text"]
+    return annotate(plain, lambda s: len(tok.encode(s, add_special_tokens=False)))
+
+
 def tokenizer() -> tuple[object, str, int]:
     """(tokenizer, its name, its end-of-sequence id): the bundled model's when it is built."""
     path = BUNDLED_DIR / "pasta-tiny"

@@ -17,6 +17,7 @@ class LearnTab:
     """The Learn tab's components, by name."""
 
     text: gr.Textbox
+    by_rules: gr.Button
     examples: gr.Dataset
     errors: gr.HTML
     spliced: gr.Textbox
@@ -39,6 +40,8 @@ def build(app: App) -> LearnTab:
                 text = gr.Textbox(label="An annotated response — edit it", lines=8,
                                   max_lines=20, value=app.first_example["answer"],
                                   elem_id="learn-text")
+                by_rules = gr.Button("✂ Split by syntax rules instead (APAR-style)", size="sm",
+                                     elem_id="learn-by-rules")
                 examples = gr.Dataset(components=["textbox"], type="index",
                                       label="Load an example",
                                       samples=[[e["label"]] for e in app.examples])
@@ -55,7 +58,7 @@ def build(app: App) -> LearnTab:
         gr.Markdown("**Tokens and position ids** — the training sequence")
         tokens = gr.HTML(elem_id="learn-tokens")
         mask = gr.Plot(show_label=False, elem_id="learn-mask")
-    return LearnTab(text, examples, errors, spliced, speedup, structure, tokens, mask)
+    return LearnTab(text, by_rules, examples, errors, spliced, speedup, structure, tokens, mask)
 
 
 def wire(app: App, tab: LearnTab, demo: gr.Blocks) -> None:
@@ -71,4 +74,7 @@ def wire(app: App, tab: LearnTab, demo: gr.Blocks) -> None:
                     show_progress="hidden", concurrency_limit=2)
     tab.examples.click(lambda i: app.examples[int(i)]["answer"], tab.examples, tab.text,
                        api_name=False, queue=False)
+    # the same answer split where its syntax allows (lists, paragraphs), not where it is safe
+    tab.by_rules.click(learn.split_by_rules, tab.text, tab.text, api_name="learn_by_rules",
+                       queue=False)
     demo.load(analyze, tab.text, tab.outputs, api_name=False, show_progress="hidden")
