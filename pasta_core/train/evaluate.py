@@ -23,6 +23,7 @@ from .. import metrics
 from ..api import decode, dry_run
 from ..models import LoadedModel
 from ..world import generate_split, judge_response
+from ..world.judge import extract_claims, mentioned_entities
 from .prefs import sample_speedup
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,29 @@ def reference_speedup(lm: LoadedModel, ex) -> float:
     return sample_speedup(lm, schedule)
 
 
+def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
+    """What a viewer notices in one answer pair: every asked entity named (PASTA, base), one
+    promise per asked part, a topic promised twice, and topic fidelity — the share of the facts
+    stated in a chunk that are about the chunk's own topic (None when its chunks state none)."""
+    asked = set(ex.entities)
+    doc = pasta_trace.document
+    topics = [c.topic.strip().lower() for c in doc.chunks]
+    own = total = 0
+    for c in doc.chunks:
+        topic = c.topic.strip()
+        topic = topic[:1].upper() + topic[1:]  # the judge finds names as a sentence has them
+        topic_ids = mentioned_entities(topic) or mentioned_entities(f"The {c.topic.strip()}")
+        claims = extract_claims(f"{topic}. {c.body}")  # the topic sets who "it" is
+        total += len(claims)
+        own += sum(cl.entity in topic_ids for cl in claims)
+    parts = len(ex.parts)
+    return {"names_all_pasta": asked <= mentioned_entities(pasta_trace.text),
+            "names_all_base": asked <= mentioned_entities(base_text),
+            "one_promise_per_part": bool(parts) and len(doc.chunks) == parts,
+            "duplicate_topic": len(topics) != len(set(topics)),
+            "topic_fidelity": own / total if total else None}
+
+
 def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int = 140,
              seed: int = 0, max_new_tokens: int = 320, progress: bool = True,
              on_row: Callable[[dict], None] | None = None) -> dict:
@@ -67,6 +91,7 @@ def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int 
             "wall_speedup": metrics.wall_speedup(b.wall_s, p.wall_s),
             "theoretical_speedup": metrics.theoretical_speedup(b.tokens_total, p.steps),
             "reference_speedup": reference_speedup(pasta, ex),
+            "viewer": viewer_measures(ex, p, b.text),
         }
         rows.append(row)
         if on_row is not None:
@@ -95,6 +120,22 @@ def summarize(rows: list[dict]) -> dict:
         "promise_rate_other": mean([float(r["pasta"]["promises"] > 0) for r in other])
         if other else None,
         "parse_ok_rate": mean([float(r["pasta"]["tag_errors"] == 0) for r in rows]),
+        **_viewer_summary(rows, split_rows, mean),
+    }
+
+
+def _viewer_summary(rows: list[dict], split_rows: list[dict], mean) -> dict:
+    """Rates of `viewer_measures` (older eval.json rows without them count as none)."""
+    v = [r["viewer"] for r in rows if "viewer" in r]
+    vs = [r["viewer"] for r in split_rows if "viewer" in r]
+    fid = [x["topic_fidelity"] for x in v if x["topic_fidelity"] is not None]
+    return {  # "names every asked entity" is asked of prompts with parts to split
+        "names_all_pasta_rate": mean([float(x["names_all_pasta"]) for x in vs]) if vs else None,
+        "names_all_base_rate": mean([float(x["names_all_base"]) for x in vs]) if vs else None,
+        "one_promise_per_part_rate": mean([float(x["one_promise_per_part"]) for x in vs])
+        if vs else None,
+        "topic_fidelity": mean(fid) if fid else None,
+        "duplicate_topic_rate": mean([float(x["duplicate_topic"]) for x in v]) if v else None,
     }
 
 
@@ -104,7 +145,9 @@ def to_markdown(result: dict) -> str:
 
     cols = ["n", "judge_pasta", "judge_base", "wall_speedup_geomean",
             "theoretical_speedup_geomean", "reference_speedup_geomean", "parallelism_mean",
-            "promise_rate_splittable", "promise_rate_other", "parse_ok_rate"]
+            "promise_rate_splittable", "promise_rate_other", "parse_ok_rate",
+            "names_all_pasta_rate", "names_all_base_rate", "one_promise_per_part_rate",
+            "topic_fidelity", "duplicate_topic_rate"]
     lines = [f"Evaluation on the `{result['split']}` split ({result['n']} prompts): "
              f"`{result['pasta_model']}` (PASTA) vs `{result['base_model']}` (sequential).", "",
              "| shape | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
@@ -117,6 +160,11 @@ COLUMNS = """`judge_*`: deterministic judge score in [0, 1] (factual precision, 
 process. `theoretical_speedup`: base tokens / PASTA steps (the paper's measure).
 `reference_speedup`: the same measure for the reference answers themselves — the ceiling the
 data sets. `parse_ok_rate`: share of PASTA answers whose tags parse without an error.
+`names_all_*_rate`: share of the prompts with parts whose answer names every entity asked
+about (PASTA, base).
+`one_promise_per_part_rate`: share of prompts with parts where PASTA promised exactly one chunk
+per asked part. `topic_fidelity`: share of the facts stated in chunks that are about the chunk's
+own topic. `duplicate_topic_rate`: share of PASTA answers promising a topic twice.
 """
 
 
