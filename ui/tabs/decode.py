@@ -27,6 +27,7 @@ from ..lanes import EMPTY_BOARD, recording, render_board
 from ..sessions import LiveRun, Session
 from ..stepper import StepSession
 from . import decode_views as views
+from . import prompt_builder
 from .common import ASSETS, App
 
 UPDATE_S = 1 / 16  # lanes refresh up to 16 times a second (events are batched in between)
@@ -76,6 +77,7 @@ class DecodeTab:
     """The Decode tab's components, by name."""
 
     # the form
+    about: gr.HTML
     prompt: gr.Textbox
     examples: gr.Dataset
     force_on: gr.Checkbox
@@ -83,6 +85,7 @@ class DecodeTab:
     model: gr.Dropdown
     mode: gr.Radio
     run: gr.Button
+    large: gr.Checkbox
     stop: gr.Button
     max_new: gr.Slider
     threads: gr.Slider
@@ -90,11 +93,13 @@ class DecodeTab:
     top_p: gr.Slider
     seed: gr.Number
     hub_id: gr.Textbox
+    builder: dict[str, Any]
     # the live run and its results
+    force_badge: gr.HTML
     status: gr.HTML
     lanes: gr.HTML
     answer_view: gr.Radio
-    answer: gr.Markdown
+    answer: gr.HTML
     annotated: gr.Code
     summary: gr.HTML
     download: gr.DownloadButton
@@ -134,12 +139,14 @@ def build(app: App) -> DecodeTab:
                 prompt_part = _prompt_column(app)
             with gr.Column(scale=2, min_width=280):
                 model_part = _model_column(app)
-        results = _results(app.config.limits.step_idle_s)
+        results = _results(app.config.limits.step_idle_s,
+                           app.needs_forcing(app.model_choices()[1]))
     return DecodeTab(**prompt_part, **model_part, **results)
 
 
 def _prompt_column(app: App) -> dict[str, Any]:
     first = app.first_example
+    about = gr.HTML(app.model_about(app.model_choices()[1]), elem_id="model-about")
     prompt = gr.Textbox(label="Prompt", value=first["prompt"], lines=3, max_lines=8,
                         elem_id="prompt", placeholder="Ask for something with parts…")
     examples = gr.Dataset(
@@ -147,6 +154,7 @@ def _prompt_column(app: App) -> dict[str, Any]:
         label="Examples — ∥ has parts to split, → has none",
         samples=[[("∥ " if e["parts"] else "→ ") + e["label"]] for e in app.examples],
         samples_per_page=10, elem_id="examples")
+    builder = prompt_builder.build()
     with gr.Accordion("Teacher-force an annotated answer (advanced)", open=False,
                       elem_id="force-box"):
         gr.Markdown(FORCE_NOTE)
@@ -155,7 +163,8 @@ def _prompt_column(app: App) -> dict[str, Any]:
                                elem_id="force-on")
         force_text = gr.Textbox(show_label=False, value=first["answer"], lines=5, max_lines=14,
                                 elem_id="force-text")
-    return dict(prompt=prompt, examples=examples, force_on=force_on, force_text=force_text)
+    return dict(about=about, prompt=prompt, examples=examples, force_on=force_on,
+                force_text=force_text, builder=builder)
 
 
 def _model_column(app: App) -> dict[str, Any]:
@@ -167,6 +176,7 @@ def _model_column(app: App) -> dict[str, Any]:
     with gr.Row():
         run = gr.Button("▶ Run", variant="primary", elem_id="run", scale=2)
         stop = gr.Button("■ Stop", variant="stop", elem_id="stop", scale=1)
+    large = gr.Checkbox(label="Large type (for a projector)", value=False, elem_id="large-type")
     with gr.Accordion("Settings", open=False):
         # defaults from the core's one table of settings (pasta_core.settings.KNOBS)
         max_new = gr.Slider(1, lim.max_new_tokens, step=1, label="Max new tokens (all threads)",
@@ -182,20 +192,24 @@ def _model_column(app: App) -> dict[str, Any]:
             placeholder="owner/name — overrides the dropdown",
             info=("Any causal LM that takes a 4D attention mask." if app.config.allow_hub_models
                   else "This Space does not load Hub models (allow_hub_models in spaces.yaml)."))
-    return dict(model=model, mode=mode, run=run, stop=stop, max_new=max_new, threads=threads,
-                temperature=temperature, top_p=top_p, seed=seed, hub_id=hub_id)
+    return dict(model=model, mode=mode, run=run, large=large, stop=stop, max_new=max_new,
+                threads=threads, temperature=temperature, top_p=top_p, seed=seed, hub_id=hub_id)
 
 
-def _results(idle_s: float) -> dict[str, Any]:
+def _results(idle_s: float, forced: bool) -> dict[str, Any]:
+    force_badge = gr.HTML(views.force_badge(forced), elem_id="force-badge")
     status = gr.HTML(views.status_html("Ready. Pick an example and press ▶ Run."),
                      elem_id="status")
     lanes = gr.HTML(EMPTY_BOARD, elem_id="lanes")
+    replay = gr.HTML("", html_template=REPLAY_TEMPLATE, elem_id="replay",
+                     js_on_load=(ASSETS / "replay.js").read_text(encoding="utf-8"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             answer_view = gr.Radio(["Answer", "Annotated"], value="Answer", show_label=False,
                                    elem_id="answer-toggle")
-            answer = gr.Markdown(views.answer_md(None), elem_id="answer", container=True,
-                                 min_height=80)
+            # plain text, never Markdown: a stopped "Lithium\n-" must not become a heading
+            answer = gr.HTML(views.answer_md(None), elem_id="answer", container=True,
+                             min_height=80)
             annotated = gr.Code("", language="html", visible=False, lines=6, wrap_lines=True,
                                 label="Annotated (canonical form)", elem_id="annotated")
         with gr.Column(scale=2, min_width=280):
@@ -204,15 +218,13 @@ def _results(idle_s: float) -> dict[str, Any]:
                                          elem_id="download", size="md")
     with gr.Tabs(elem_id="result-tabs"):
         with gr.Tab("Charts", id="charts"):
-            fig_tokens = gr.Plot(charts.empty_figure("Tokens over time"), show_label=False,
-                                 elem_id="chart-tokens")
-            fig_timeline = gr.Plot(charts.empty_figure("Timeline of threads"), show_label=False,
-                                   elem_id="chart-timeline")
-            fig_steps = gr.Plot(charts.empty_figure("Threads per step"), show_label=False,
-                                elem_id="chart-steps")
-        with gr.Tab("Race replay", id="replay"):
-            replay = gr.HTML("", html_template=REPLAY_TEMPLATE, elem_id="replay",
-                             js_on_load=(ASSETS / "replay.js").read_text(encoding="utf-8"))
+            gr.HTML("<div class='muted charts-hint'>The charts appear when a run ends.</div>",
+                    elem_id="charts-hint")
+            # hidden until a run has drawn them: no empty axes before anything ran
+            fig_tokens = gr.Plot(None, show_label=False, elem_id="chart-tokens", visible=False)
+            fig_timeline = gr.Plot(None, show_label=False, elem_id="chart-timeline",
+                                   visible=False)
+            fig_steps = gr.Plot(None, show_label=False, elem_id="chart-steps", visible=False)
         with gr.Tab("Step mode", id="step"):
             with gr.Row():
                 step_start = gr.Button("Start step mode", elem_id="step-start")
@@ -221,9 +233,10 @@ def _results(idle_s: float) -> dict[str, Any]:
             step_info = gr.HTML(views.step_info(None, idle_s), elem_id="step-info")
             step_fig = gr.Plot(views.step_figure(None), show_label=False, elem_id="step-mask")
             step_lanes = gr.HTML("", elem_id="step-lanes")
-    return dict(status=status, lanes=lanes, answer_view=answer_view, answer=answer,
-                annotated=annotated, summary=summary, download=download, fig_tokens=fig_tokens,
-                fig_timeline=fig_timeline, fig_steps=fig_steps, replay=replay,
+    return dict(force_badge=force_badge, status=status, lanes=lanes, answer_view=answer_view,
+                answer=answer, annotated=annotated, summary=summary, download=download,
+                fig_tokens=fig_tokens, fig_timeline=fig_timeline, fig_steps=fig_steps,
+                replay=replay,
                 step_start=step_start, step_next=step_next, step_stop=step_stop,
                 step_info=step_info, step_fig=step_fig, step_lanes=step_lanes)
 
@@ -295,10 +308,19 @@ def _wire_form(app: App, tab: DecodeTab) -> None:
                        [tab.prompt, tab.force_text, tab.force_on], api_name=False, queue=False)
 
     def on_model(model_now: str | None, force_now: str) -> dict[Any, Any]:
-        return {tab.force_on: app.needs_forcing(model_now) and bool(force_now.strip())}
+        return {tab.force_on: app.needs_forcing(model_now) and bool(force_now.strip()),
+                tab.about: app.model_about(model_now)}
 
-    tab.model.input(on_model, [tab.model, tab.force_text], [tab.force_on], api_name=False,
-                    queue=False)
+    tab.model.input(on_model, [tab.model, tab.force_text], [tab.force_on, tab.about],
+                    api_name=False)
+    # a prompt typed by hand is a new question: the forced answer no longer fits it
+    tab.prompt.input(lambda: False, None, tab.force_on, api_name=False, queue=False,
+                     show_progress="hidden")
+    tab.force_on.change(views.force_badge, tab.force_on, tab.force_badge, api_name=False,
+                        queue=False, show_progress="hidden")
+    prompt_builder.wire(tab.builder, tab.prompt, tab.force_on)
+    tab.large.change(None, tab.large, None, api_name=False, queue=False,
+                     js="(on) => { document.body.classList.toggle('pasta-large', on); return []; }")
 
     def toggle(which: str) -> dict[Any, Any]:
         return {tab.answer: gr.update(visible=which == "Answer"),
@@ -336,13 +358,11 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
 
 
 def _first_update(app: App, tab: DecodeTab, view: RequestView) -> dict[Any, Any]:
-    empty = charts.empty_figure
     return {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
             tab.answer: views.answer_md(view), tab.annotated: "",
             tab.summary: charts.EMPTY_SUMMARY,
-            tab.fig_tokens: empty("Tokens over time", "Running…"),
-            tab.fig_timeline: empty("Timeline of threads", "Running…"),
-            tab.fig_steps: empty("Threads per step", "Running…"),
+            tab.fig_tokens: gr.update(visible=False), tab.fig_timeline: gr.update(visible=False),
+            tab.fig_steps: gr.update(visible=False),
             tab.replay: "", tab.download: gr.update(visible=False, value=None)}
 
 
@@ -365,13 +385,19 @@ async def _follow(app: App, tab: DecodeTab, live: LiveRun) -> AsyncIterator[dict
             finished_runs = done_now
             runs = list(view.runs.values())
             last = time.monotonic()
-            yield {**lanes, tab.fig_tokens: charts.tokens_over_time(runs),
-                   tab.fig_timeline: charts.timeline(runs), tab.fig_steps: charts.step_chart(runs)}
+            yield {**lanes, **_charts(tab, runs)}
             if fin:
                 return
         elif time.monotonic() - last >= UPDATE_S:
             last = time.monotonic()
             yield lanes
+
+
+def _charts(tab: DecodeTab, runs: list[Any]) -> dict[Any, Any]:
+    """The three charts of the runs that have events, shown."""
+    return {tab.fig_tokens: gr.update(value=charts.tokens_over_time(runs), visible=True),
+            tab.fig_timeline: gr.update(value=charts.timeline(runs), visible=True),
+            tab.fig_steps: gr.update(value=charts.step_chart(runs), visible=True)}
 
 
 def _final_update(app: App, tab: DecodeTab, view: RequestView,
