@@ -3,6 +3,8 @@ line, the answer, the annotated text, and step mode's explanation, mask and lane
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 
 from pasta_core.view import RequestView
@@ -12,11 +14,21 @@ from ..jobs import JobQueue
 from ..lanes import render_board, thread_color
 from ..stepper import StepSession
 
-ANSWER_HINT = "*The answer appears here as it is written, in reading order.*"
+ANSWER_HINT = ("<div class='answer-text muted'>The answer appears here as it is written, in "
+               "reading order.</div>")
 
 
 def status_html(text: str, kind: str = "idle") -> str:
     return f"<div class='status status-{kind}' data-status='{kind}'>{text}</div>"
+
+
+def force_badge(on: bool) -> str:
+    """A badge over the lanes while teacher forcing is on: the lanes replay a given answer."""
+    if not on:
+        return ""
+    return ("<div class='force-badge' data-forced='1'>⚑ Teacher-forced: every thread follows "
+            "the annotated answer under the prompt, not the model's own writing. Type a new "
+            "prompt to turn it off.</div>")
 
 
 def board_status(view: RequestView, jobs: JobQueue) -> str:
@@ -67,10 +79,14 @@ def race_verdict(comp) -> str:
 
 
 def answer_md(view: RequestView | None) -> str:
+    """The spliced answer as plain text (escaped, line breaks kept): a model's "-" or "#"
+    never turns into a Markdown heading or list."""
     if view is None:
         return ANSWER_HINT
     text = view.primary.spliced
-    return text if text.strip() else "*…*"
+    if not text.strip():
+        return "<div class='answer-text muted'>…</div>"
+    return f"<div class='answer-text'>{html.escape(text)}</div>"
 
 
 def annotated(view: RequestView | None) -> str:
