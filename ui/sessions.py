@@ -77,6 +77,7 @@ class Session:
     """What one browser session holds."""
 
     live: LiveRun | None = None
+    last: LiveRun | None = None  # the latest run, kept after it ends: Stop redraws it whole
     stepper: StepSession | None = None
     files: list[Path] = field(default_factory=list)
 

@@ -284,17 +284,20 @@ def wire(app: App, tab: DecodeTab) -> None:
                     inputs_kwargs=tab.form(), outputs=tab.run_outputs, api_name="decode",
                     show_progress="hidden", concurrency_limit=None)
 
-    def stop(request: gr.Request) -> dict[Any, Any]:
+    async def stop(request: gr.Request) -> dict[Any, Any]:
+        """Whatever the moment, the page ends consistent: a finished request is shown whole
+        (its last update may be the one cancelled here), a cut one says what finished and
+        what was cut; with nothing ever run, nothing changes."""
         session = app.sessions.peek(app.sessions.key(request))
-        live = session.stop_live() if session is not None else None
-        if live is None:
-            return {tab.status: views.status_html("Nothing is running.", "idle")}
-        live.view.stopped = True
-        return {tab.status: views.board_status(live.view, app.jobs),
-                tab.lanes: render_board(live.view)}
+        live = (session.stop_live() or session.last) if session is not None else None
+        if live is None:  # nothing ever ran here: the page stays as it is
+            return {tab.status: gr.skip()}
+        for ev in live.drain():  # on the event loop, as the run's own loop: no race
+            live.view.add(ev)
+        return _final_update(app, tab, live.view, session)
 
-    tab.stop.click(stop, None, [tab.status, tab.lanes], cancels=[run_evt], api_name="stop",
-                   queue=False)
+    tab.stop.click(stop, None, tab.run_outputs, cancels=[run_evt], api_name="stop",
+                   queue=False, show_progress="hidden")
     _wire_step_mode(app, tab)
 
 
@@ -341,7 +344,7 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
         session.stop_live()
         session.close_stepper()  # this tab's stepped run would hold the slot
         live = LiveRun(app.jobs, req, view)  # a full queue surfaces as its first "event"
-        session.live = live
+        session.live = session.last = live
         yield _first_update(app, tab, view)
         try:
             async for update in _follow(app, tab, live):
@@ -402,13 +405,17 @@ def _charts(tab: DecodeTab, runs: list[Any]) -> dict[Any, Any]:
 
 def _final_update(app: App, tab: DecodeTab, view: RequestView,
                   session: Session) -> dict[Any, Any]:
-    if not view.done:  # the job ended without its last events (stopped elsewhere)
+    runs = [v for v in view.runs.values() if v.started]
+    if not view.done:  # stopped, or the job ended without its last events
         view.stopped = True
-        return {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view)}
+        cut = {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
+               tab.answer: views.answer_md(view)}
+        return {**cut, **_charts(tab, runs)} if any(v.done for v in runs) else cut
     path = app.write_trace(view)
     if path is not None:
         session.files.append(path)
-    return {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
+    return {**_charts(tab, runs),
+            tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
             tab.answer: views.answer_md(view), tab.annotated: views.annotated(view),
             tab.summary: charts.summary_cards(list(view.runs.values())),
             tab.replay: recording(view),

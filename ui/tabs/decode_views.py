@@ -32,15 +32,17 @@ def force_badge(on: bool) -> str:
 
 
 def board_status(view: RequestView, jobs: JobQueue) -> str:
-    if view.stopped:
-        return status_html("■ Stopped. The run ended within one step and the decoding slot is "
-                           "free again.", "stopped")
+    if view.stopped and not view.done:
+        return stopped_status(view)
     cur = view.current
     if cur is None and not view.done:
         q = jobs.status()
         ahead = q["running"] + q["waiting"] - 1
-        return status_html(f"… Waiting for the decoding slot ({max(ahead, 0)} request(s) "
-                           "ahead)…" if ahead > 0 else "… Loading the model", "waiting")
+        if ahead > 0:
+            return status_html(f"… Waiting for the decoding slot ({ahead} request(s) ahead)…",
+                               "waiting")
+        loaded = jobs.registry.is_loaded(view.model)
+        return status_html("… Starting" if loaded else "… Loading the model", "waiting")
     if cur is not None:
         label = {"pasta": "PASTA", "sequential": "sequential decoding"}.get(cur.run, cur.run)
         f = cur.figures()
@@ -52,6 +54,30 @@ def board_status(view: RequestView, jobs: JobQueue) -> str:
     f = view.primary.figures()
     return status_html(f"✓ Done: {f.steps} steps, {f.tokens_total} tokens, {f.wall_s:.2f} s "
                        f"({f.end_reason}).", "done")
+
+
+RUN_NAMES = {"pasta": "PASTA", "sequential": "sequential decoding", "plain": "plain decoding"}
+
+
+def stopped_status(view: RequestView) -> str:
+    """A stopped request in words: what finished (still shown) and what was cut (marked)."""
+    started = [v for v in view.runs.values() if v.started]
+    if not started:
+        return status_html("■ Stopped before the first token: nothing was decoded. The "
+                           "decoding slot is free again.", "stopped")
+    said = []
+    for v in view.runs.values():
+        name = RUN_NAMES.get(v.run, v.run)
+        f = v.figures()
+        if v.done:
+            said.append(f"{name} finished ({f.steps} steps, {f.tokens_total} tokens)")
+        elif v.started:
+            said.append(f"{name} was cut at step {f.steps} ({f.tokens_total} tokens; its lanes "
+                        "are marked stopped)")
+        else:
+            said.append(f"{name} never started")
+    return status_html(f"■ Stopped: {'; '.join(said)}. Nothing here is a race result. The "
+                       "decoding slot is free again.", "stopped")
 
 
 def race_verdict(comp) -> str:
