@@ -87,6 +87,14 @@ def test_a_race_of_the_bundled_model_reads_on_a_projector_and_a_phone(browser, s
     replay_y = pg.locator("#replay").bounding_box()["y"]
     assert pg.locator("#lanes").bounding_box()["y"] < replay_y < pg.locator(
         "#answer").bounding_box()["y"]  # the replay sits right under the race
+    if width > 800:  # Measure: the same race twice, median and range beside the theory
+        pg.locator("#measure-n input").fill("2")
+        pg.click("#measure")
+        pg.wait_for_selector("#measure-out [data-races='2']", timeout=120_000)
+        pg.wait_for_function("document.querySelector('#measure-out').innerText"
+                             ".startsWith('2 races')", timeout=60_000)
+        pg.locator("#measure-out").scroll_into_view_if_needed()
+        pg.screenshot(path=str(ARTIFACTS / "race-tiny-measure.png"))
     assert not pg.js_errors, pg.js_errors
     pg.close()
 

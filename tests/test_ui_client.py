@@ -161,6 +161,13 @@ def test_stop_after_the_last_token_keeps_the_finished_result_whole(server):
     assert plain(answer) == plain(done[2])
 
 
+def test_measure_races_n_times_and_reports_median_and_range(client):
+    out = client.predict(2, *decode_args(EXAMPLE["prompt"], force=EXAMPLE["answer"]),
+                         api_name="/measure")
+    assert "data-races='2'" in out and "median" in out and "range" in out
+    assert "in theory" in out
+
+
 @pytest.mark.parametrize("args, needle", [
     (decode_args("   ", mode="pasta"), "prompt is empty"),
     (decode_args("hi", hub="nope/nope"), "Hub id"),

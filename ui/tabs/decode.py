@@ -27,6 +27,7 @@ from ..lanes import EMPTY_BOARD, recording, render_board
 from ..sessions import LiveRun, Session
 from ..stepper import StepSession
 from . import decode_views as views
+from . import measure as measuring
 from . import prompt_builder
 from .common import ASSETS, App
 
@@ -86,6 +87,9 @@ class DecodeTab:
     mode: gr.Radio
     run: gr.Button
     large: gr.Checkbox
+    measure_n: gr.Number
+    measure: gr.Button
+    measure_out: gr.HTML
     stop: gr.Button
     max_new: gr.Slider
     threads: gr.Slider
@@ -177,6 +181,11 @@ def _model_column(app: App) -> dict[str, Any]:
         run = gr.Button("▶ Run", variant="primary", elem_id="run", scale=2)
         stop = gr.Button("■ Stop", variant="stop", elem_id="stop", scale=1)
     large = gr.Checkbox(label="Large type (for a projector)", value=False, elem_id="large-type")
+    with gr.Row(equal_height=True):
+        measure_n = gr.Number(3, precision=0, minimum=1, maximum=measuring.MAX_RACES,
+                              label="Races", elem_id="measure-n", scale=1, min_width=80)
+        measure = gr.Button("Measure: race N times", elem_id="measure", scale=2)
+    measure_out = gr.HTML("", elem_id="measure-out")
     with gr.Accordion("Settings", open=False):
         # defaults from the core's one table of settings (pasta_core.settings.KNOBS)
         max_new = gr.Slider(1, lim.max_new_tokens, step=1, label="Max new tokens (all threads)",
@@ -192,7 +201,8 @@ def _model_column(app: App) -> dict[str, Any]:
             placeholder="owner/name — overrides the dropdown",
             info=("Any causal LM that takes a 4D attention mask." if app.config.allow_hub_models
                   else "This Space does not load Hub models (allow_hub_models in spaces.yaml)."))
-    return dict(model=model, mode=mode, run=run, large=large, stop=stop, max_new=max_new,
+    return dict(model=model, mode=mode, run=run, large=large, measure_n=measure_n,
+                measure=measure, measure_out=measure_out, stop=stop, max_new=max_new,
                 threads=threads, temperature=temperature, top_p=top_p, seed=seed, hub_id=hub_id)
 
 
@@ -296,7 +306,18 @@ def wire(app: App, tab: DecodeTab) -> None:
             live.view.add(ev)
         return _final_update(app, tab, live.view, session)
 
-    tab.stop.click(stop, None, tab.run_outputs, cancels=[run_evt], api_name="stop",
+    async def measure(request: gr.Request, n: float, **form: Any) -> AsyncIterator[str]:
+        """The race N times (mode both), its wall ratio's median and range."""
+        sid = app.sessions.key(request, fresh=True)
+        req = make_request(app, DecodeForm(**{**form, "mode": "both"}), sid)
+        count = max(1, min(int(n or 1), measuring.MAX_RACES))
+        async for html in measuring.measure(app.jobs, req, count):
+            yield html
+
+    measure_evt = tab.measure.click(measure, inputs_kwargs={"n": tab.measure_n, **tab.form()},
+                                    outputs=tab.measure_out, api_name="measure",
+                                    show_progress="hidden", concurrency_limit=None)
+    tab.stop.click(stop, None, tab.run_outputs, cancels=[run_evt, measure_evt], api_name="stop",
                    queue=False, show_progress="hidden")
     _wire_step_mode(app, tab)
 
