@@ -26,6 +26,15 @@ def forced(pg) -> bool:
     return pg.locator("#force-badge [data-forced]").count() == 1
 
 
+def settled(pg, before: str, states: str = "stopped done") -> str:
+    """Wait until the status line is a new one in one of `states`; its state."""
+    pg.wait_for_function(
+        "([before, states]) => { const s = document.querySelector('#status [data-status]');"
+        " return s && s.innerText !== before && states.split(' ').includes(s.dataset.status); }",
+        arg=[before, states], timeout=120_000)
+    return pg.locator("#status [data-status]").get_attribute("data-status")
+
+
 def test_the_page_says_what_the_model_knows_and_builds_prompts(browser, server):
     pg = open_app(browser, server)
     about = pg.locator("#model-about").inner_text()
@@ -104,20 +113,38 @@ def test_stop_in_the_browser_never_leaves_an_inconsistent_page(browser, server):
     pg.click("#stop")  # nothing ran yet: nothing changes
     pg.wait_for_timeout(300)
     assert "Nothing is running" not in pg.locator("#status").inner_text()
+    before = pg.locator("#status").inner_text()
     pg.click("#run")
     pg.click("#stop")  # at once: before the first token, or just after
-    pg.wait_for_selector("#status [data-status=stopped], #status [data-status=done]",
-                         timeout=30_000)
-    status = pg.locator("#status [data-status]").get_attribute("data-status")
-    if status == "done":  # it finished first: shown whole
+    if settled(pg, before) == "done":  # it finished first: shown whole
         pg.wait_for_selector("#summary [data-metric]", timeout=10_000)
+    assert "Error" not in pg.locator("#status").inner_text()
+    # mid-run: a random model writing freely (forcing off) runs long enough to be cut
+    pg.locator("#prompt textarea").fill("Tell me a long story about rivers.")
+    pg.locator("#prompt textarea").press_sequentially(" Now.")
+    pg.wait_for_function("document.querySelector('#force-badge [data-forced]') === null")
+    before = pg.locator("#status").inner_text()
     pg.click("#run")
-    pg.wait_for_selector("#status [data-status=done]", timeout=120_000)
+    pg.wait_for_selector("#lanes .rs-running", timeout=60_000)
+    pg.click("#stop")
+    if settled(pg, before) == "stopped":
+        assert pg.locator("#lanes .rs-stopped").count() >= 1  # what was cut is marked
+        assert pg.locator("#lanes .rs-running").count() == 0
+        assert "Done" not in pg.locator("#status").inner_text()
+        assert pg.locator("#answer .answer-text").count() == 1  # what was written stays
+    assert "Error" not in pg.locator("#status").inner_text()
+    pg.locator("#status").scroll_into_view_if_needed()
+    pg.screenshot(path=str(ARTIFACTS / "stop-mid-run.png"))
+    pg.locator("#examples button", has_text=EXAMPLES[3]["label"]).click()  # forced again
+    pg.wait_for_function("document.querySelector('#force-badge [data-forced]') !== null")
+    before = pg.locator("#status").inner_text()
+    pg.click("#run")
+    settled(pg, before, "done")
     pg.wait_for_selector("#summary [data-metric='wall_speedup']", timeout=10_000)
+    done = pg.locator("#status").inner_text()
     pg.click("#stop")  # after the last token: the finished result stays
     pg.wait_for_timeout(500)
-    assert pg.locator("#status [data-status=done]").count() == 1
+    assert pg.locator("#status").inner_text() == done
     assert pg.locator("#summary [data-metric='wall_speedup']").count() == 1
-    assert "Stopped" not in pg.locator("#status").inner_text()
     assert not pg.js_errors, pg.js_errors
     pg.close()

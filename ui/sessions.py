@@ -78,6 +78,7 @@ class Session:
 
     live: LiveRun | None = None
     last: LiveRun | None = None  # the latest run, kept after it ends: Stop redraws it whole
+    measuring: bool = False  # a Measure in progress (Stop turns it off)
     stepper: StepSession | None = None
     files: list[Path] = field(default_factory=list)
 

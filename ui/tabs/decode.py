@@ -290,7 +290,7 @@ def make_request(app: App, form: DecodeForm, owner: str = "") -> JobRequest:
 def wire(app: App, tab: DecodeTab) -> None:
     """Connect the Decode tab's events (api_names are the public endpoints: keep them)."""
     _wire_form(app, tab)
-    run_evt = gr.on([tab.run.click, tab.prompt.submit], _run_handler(app, tab),
+    gr.on([tab.run.click, tab.prompt.submit], _run_handler(app, tab),
                     inputs_kwargs=tab.form(), outputs=tab.run_outputs, api_name="decode",
                     show_progress="hidden", concurrency_limit=None)
 
@@ -299,6 +299,8 @@ def wire(app: App, tab: DecodeTab) -> None:
         (its last update may be the one cancelled here), a cut one says what finished and
         what was cut; with nothing ever run, nothing changes."""
         session = app.sessions.peek(app.sessions.key(request))
+        if session is not None:
+            session.measuring = False  # a Measure in progress ends after its current step
         live = (session.stop_live() or session.last) if session is not None else None
         if live is None:  # nothing ever ran here: the page stays as it is
             return {tab.status: gr.skip()}
@@ -311,14 +313,19 @@ def wire(app: App, tab: DecodeTab) -> None:
         sid = app.sessions.key(request, fresh=True)
         req = make_request(app, DecodeForm(**{**form, "mode": "both"}), sid)
         count = max(1, min(int(n or 1), measuring.MAX_RACES))
-        async for html in measuring.measure(app.jobs, req, count):
+        session = app.sessions.get(sid)
+        session.measuring = True
+        async for html in measuring.measure(app.jobs, req, count,
+                                            lambda: not session.measuring):
             yield html
 
-    measure_evt = tab.measure.click(measure, inputs_kwargs={"n": tab.measure_n, **tab.form()},
-                                    outputs=tab.measure_out, api_name="measure",
-                                    show_progress="hidden", concurrency_limit=None)
-    tab.stop.click(stop, None, tab.run_outputs, cancels=[run_evt, measure_evt], api_name="stop",
-                   queue=False, show_progress="hidden")
+    tab.measure.click(measure, inputs_kwargs={"n": tab.measure_n, **tab.form()},
+                      outputs=tab.measure_out, api_name="measure", show_progress="hidden",
+                      concurrency_limit=None)
+    # no `cancels`: a cancelled event marks its outputs "Error". Stop ends the run through the
+    # session instead; the run's own handler then draws the cut run within one step.
+    tab.stop.click(stop, None, tab.run_outputs, api_name="stop", queue=False,
+                   show_progress="hidden")
     _wire_step_mode(app, tab)
 
 
