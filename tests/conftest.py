@@ -19,7 +19,7 @@ title: PASTA (tests)
 hardware: cpu-basic
 default_model: random:llama
 baseline_model: random:llama
-models: [random:llama, random:qwen2]
+models: [random:llama, random:qwen2, bundled:pasta-tiny]
 allow_hub_models: false
 allow_runs: true
 limits:

@@ -76,8 +76,7 @@ def test_an_example_races_in_lanes_and_the_charts_show_the_clis_numbers(page, cl
     assert re.search(r"\d+ steps", pg.locator("#status").inner_text())
     pg.wait_for_timeout(600)  # let the last CSS transitions settle
     pg.screenshot(path=str(ARTIFACTS / "browser-decode.png"), full_page=True)
-    # the race replay plays both runs side by side from their timestamps
-    pg.get_by_role("tab", name="Race replay").click()
+    # the race replay, right under the race, plays both runs side by side from their timestamps
     pg.locator("#replay [data-speed='1']").click()
     pg.wait_for_function("document.querySelectorAll('#replay .run').length === 2")
     pg.wait_for_function("document.querySelectorAll('#replay .run-state.rs-done').length === 2",

@@ -4,6 +4,7 @@ input is a clear message, step mode holds and frees the slot, the Learn tab need
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -30,6 +31,13 @@ def decode_args(prompt: str, model: str = "random:llama", mode: str = "both",
                 hub: str = "") -> tuple:
     """The Decode tab's inputs, in the order of the `/decode` endpoint."""
     return (prompt, model, hub, mode, max_new, 8, 0.0, 1.0, seed, force is not None, force or "")
+
+
+def plain(answer_html: str) -> str:
+    """The answer's text: it is shown as escaped plain text, never rendered as Markdown."""
+    m = re.fullmatch(r"<div class='answer-text'>(.*)</div>", answer_html, re.S)
+    assert m, answer_html
+    return html.unescape(m.group(1))
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +77,7 @@ def test_a_run_streams_lanes_and_its_numbers_equal_the_cli(client, cli_both):
     for key in ("wall_speedup",):  # a timing ratio; everything else is deterministic
         trace.pop(key), cli_both.pop(key, None)
     assert without_timings(trace) == without_timings(cli_both)
-    assert answer == cli_both["pasta"]["text"]
+    assert plain(answer) == cli_both["pasta"]["text"]
     assert annotated == cli_both["pasta"]["annotated"]
     # the numbers shown are the trace's, exactly
     cards = card_values(summary)
@@ -130,7 +138,7 @@ def test_stop_ends_the_run_within_one_step_and_frees_the_slot(client, server):
         if "rs-running" in out[1]:
             break
     t0 = time.perf_counter()
-    status, lanes = client.predict(api_name="/stop")
+    status, lanes, *_ = client.predict(api_name="/stop")
     assert "status-stopped" in status and "data-thread='0'" in lanes
     while True:
         q = httpx.get(server + "/api/queue").json()
@@ -144,6 +152,30 @@ def test_stop_ends_the_run_within_one_step_and_frees_the_slot(client, server):
     # the slot is free: the next run goes through at once
     out = client.predict(*decode_args("hi", mode="pasta", max_new=5), api_name="/decode")
     assert "status-done" in out[0]
+
+
+def test_stop_with_nothing_run_changes_nothing(server):
+    fresh = gradio_client.Client(server + "/", verbose=False)
+    out = fresh.predict(api_name="/stop")
+    assert "Nothing is running" not in str(out) and "status-stopped" not in str(out)
+
+
+def test_stop_after_the_last_token_keeps_the_finished_result_whole(server):
+    fresh = gradio_client.Client(server + "/", verbose=False)
+    done = fresh.predict(*decode_args(EXAMPLE["prompt"], force=EXAMPLE["answer"]),
+                         api_name="/decode")
+    assert "status-done" in done[0]
+    status, lanes, answer, _annotated, summary, *_ = fresh.predict(api_name="/stop")
+    assert "status-done" in status and "Stopped" not in status
+    assert "rs-stopped" not in lanes and "data-metric='wall_speedup'" in summary
+    assert plain(answer) == plain(done[2])
+
+
+def test_measure_races_n_times_and_reports_median_and_range(client):
+    out = client.predict(2, *decode_args(EXAMPLE["prompt"], force=EXAMPLE["answer"]),
+                         api_name="/measure")
+    assert "data-races='2'" in out and "median" in out and "range" in out
+    assert "in theory" in out
 
 
 @pytest.mark.parametrize("args, needle", [

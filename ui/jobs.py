@@ -110,6 +110,11 @@ class ModelRegistry:
         raise ModelSpecError(f"model {spec[:80]!r} is not offered here; available: "
                              f"{', '.join(self.available())}")
 
+    def is_loaded(self, spec: str) -> bool:
+        """Whether the model is in memory already (a run of it starts without loading)."""
+        with self._lock:
+            return spec.strip() in self._models
+
     def forget(self, spec: str) -> None:
         """Drop a loaded copy (its files changed: a training run was just written)."""
         with self._lock:

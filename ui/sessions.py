@@ -79,6 +79,8 @@ class Session:
     """What one browser session holds."""
 
     live: LiveRun | None = None
+    last: LiveRun | None = None  # the latest run, kept after it ends: Stop redraws it whole
+    measuring: bool = False  # a Measure in progress (Stop turns it off)
     stepper: StepSession | None = None
     training: Any = None  # the Train tab's job (ui.training.TrainJob)
     trainer: Any = None  # the queue it is in (ui.training.Trainer), to cancel it

@@ -80,10 +80,12 @@ def build_demo(config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue) -> 
             avail, pick, note = app.model_choices()
             value = model_now if model_now in avail else pick
             return {decode.model: gr.update(choices=avail, value=value),
+                    decode.about: app.model_about(value),
                     banner: gr.update(value=f"<div class='notice'>{note}</div>",
                                       visible=bool(note))}
 
-        demo.load(on_load, [decode.model], [decode.model, banner], api_name=False, queue=False)
+        demo.load(on_load, [decode.model], [decode.model, decode.about, banner], api_name=False,
+                  queue=False)
         learn_tab.wire(app, learn_, demo)
         demo.unload(app.sessions.end)  # one hook frees all a session holds
     demo.pasta_app = app  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pasta_core.view import RequestView
+from pasta_core.world.facts import CATEGORIES
 
 from ..config import ROOT, SpaceConfig
 from ..jobs import JobQueue, ModelRegistry
@@ -34,8 +35,10 @@ class App:
 
     @property
     def first_example(self) -> dict[str, Any]:
-        """The example shown at first: the first one with parts to split."""
-        return next((e for e in self.examples if e["parts"]), self.examples[0])
+        """The example shown at first: the one marked `opening` (checked to split with the
+        bundled model), else the first one with parts to split."""
+        return next((e for e in self.examples if e.get("opening")),
+                    next((e for e in self.examples if e["parts"]), self.examples[0]))
 
     def model_choices(self) -> tuple[list[str], str | None, str]:
         """(offered models, the one to select, a notice when the default is not available)."""
@@ -60,6 +63,29 @@ class App:
     def needs_forcing(self, model: str | None) -> bool:
         """Whether a model cannot write PASTA tags itself (random weights)."""
         return bool(model) and str(model).startswith("random:")
+
+    def model_about(self, model: str | None) -> str:
+        """One line on what the chosen model is and knows; its size read from the loaded
+        model (loading it now, which the first run would do anyway)."""
+        spec = (model or "").strip()
+        if not spec:
+            return "<div class='model-about'>Choose a model.</div>"
+        size = ""
+        if spec.startswith(("bundled:", "random:", "runs/")):
+            try:
+                n = sum(p.numel() for p in self.registry.get(spec).model.parameters())
+                size = f" ({n / 1e6:.1f} M parameters)" if n >= 1e6 else f" ({n:,} parameters)"
+            except Exception:  # a broken model says so when it runs
+                size = ""
+        name = spec.split(":", 1)[-1]
+        if self.needs_forcing(spec):
+            return (f"<div class='model-about model-random' data-random='1'><b>{name}</b>{size} "
+                    "has <b>random weights</b>: it knows nothing and writes no PASTA tags, so "
+                    "it <b>only replays teacher-forced answers</b> (pick an example; forcing "
+                    "turns on). Its own writing is noise.</div>")
+        return (f"<div class='model-about'><b>{name}</b>{size} is a tiny model trained only "
+                f"on a small made-up world of {len(CATEGORIES)} categories (below): ask it "
+                "about those things, several at once, and watch it split the work.</div>")
 
     def write_trace(self, view: RequestView) -> Path | None:
         """The finished request's trace JSON (the CLI's `decode --json`), for download."""

@@ -27,6 +27,8 @@ from ..lanes import EMPTY_BOARD, recording, render_board
 from ..sessions import LiveRun, Session
 from ..stepper import StepSession
 from . import decode_views as views
+from . import measure as measuring
+from . import prompt_builder
 from .common import ASSETS, App
 
 UPDATE_S = 1 / 16  # lanes refresh up to 16 times a second (events are batched in between)
@@ -77,6 +79,7 @@ class DecodeTab:
     """The Decode tab's components, by name."""
 
     # the form
+    about: gr.HTML
     prompt: gr.Textbox
     examples: gr.Dataset
     force_on: gr.Checkbox
@@ -84,6 +87,10 @@ class DecodeTab:
     model: gr.Dropdown
     mode: gr.Radio
     run: gr.Button
+    large: gr.Checkbox
+    measure_n: gr.Number
+    measure: gr.Button
+    measure_out: gr.HTML
     stop: gr.Button
     max_new: gr.Slider
     threads: gr.Slider
@@ -91,11 +98,13 @@ class DecodeTab:
     top_p: gr.Slider
     seed: gr.Number
     hub_id: gr.Textbox
+    builder: dict[str, Any]
     # the live run and its results
+    force_badge: gr.HTML
     status: gr.HTML
     lanes: gr.HTML
     answer_view: gr.Radio
-    answer: gr.Markdown
+    answer: gr.HTML
     annotated: gr.Code
     summary: gr.HTML
     download: gr.DownloadButton
@@ -135,12 +144,14 @@ def build(app: App) -> DecodeTab:
                 prompt_part = _prompt_column(app)
             with gr.Column(scale=2, min_width=280):
                 model_part = _model_column(app)
-        results = _results(app.config.limits.step_idle_s)
+        results = _results(app.config.limits.step_idle_s,
+                           app.needs_forcing(app.model_choices()[1]))
     return DecodeTab(**prompt_part, **model_part, **results)
 
 
 def _prompt_column(app: App) -> dict[str, Any]:
     first = app.first_example
+    about = gr.HTML(app.model_about(app.model_choices()[1]), elem_id="model-about")
     prompt = gr.Textbox(label="Prompt", value=first["prompt"], lines=3, max_lines=8,
                         elem_id="prompt", placeholder="Ask for something with parts…")
     examples = gr.Dataset(
@@ -148,6 +159,7 @@ def _prompt_column(app: App) -> dict[str, Any]:
         label="Examples — ∥ has parts to split, → has none",
         samples=[[("∥ " if e["parts"] else "→ ") + e["label"]] for e in app.examples],
         samples_per_page=10, elem_id="examples")
+    builder = prompt_builder.build()
     with gr.Accordion("Teacher-force an annotated answer (advanced)", open=False,
                       elem_id="force-box"):
         gr.Markdown(FORCE_NOTE)
@@ -156,7 +168,8 @@ def _prompt_column(app: App) -> dict[str, Any]:
                                elem_id="force-on")
         force_text = gr.Textbox(show_label=False, value=first["answer"], lines=5, max_lines=14,
                                 elem_id="force-text")
-    return dict(prompt=prompt, examples=examples, force_on=force_on, force_text=force_text)
+    return dict(about=about, prompt=prompt, examples=examples, force_on=force_on,
+                force_text=force_text, builder=builder)
 
 
 def _model_column(app: App) -> dict[str, Any]:
@@ -168,6 +181,12 @@ def _model_column(app: App) -> dict[str, Any]:
     with gr.Row():
         run = gr.Button("▶ Run", variant="primary", elem_id="run", scale=2)
         stop = gr.Button("■ Stop", variant="stop", elem_id="stop", scale=1)
+    large = gr.Checkbox(label="Large type (for a projector)", value=False, elem_id="large-type")
+    with gr.Row(equal_height=True):
+        measure_n = gr.Number(3, precision=0, minimum=1, maximum=measuring.MAX_RACES,
+                              label="Races", elem_id="measure-n", scale=1, min_width=80)
+        measure = gr.Button("Measure: race N times", elem_id="measure", scale=2)
+    measure_out = gr.HTML("", elem_id="measure-out")
     with gr.Accordion("Settings", open=False):
         # defaults from the core's one table of settings (pasta_core.settings.KNOBS)
         max_new = gr.Slider(1, lim.max_new_tokens, step=1, label="Max new tokens (all threads)",
@@ -183,20 +202,25 @@ def _model_column(app: App) -> dict[str, Any]:
             placeholder="owner/name — overrides the dropdown",
             info=("Any causal LM that takes a 4D attention mask." if app.config.allow_hub_models
                   else "This Space does not load Hub models (allow_hub_models in spaces.yaml)."))
-    return dict(model=model, mode=mode, run=run, stop=stop, max_new=max_new, threads=threads,
-                temperature=temperature, top_p=top_p, seed=seed, hub_id=hub_id)
+    return dict(model=model, mode=mode, run=run, large=large, measure_n=measure_n,
+                measure=measure, measure_out=measure_out, stop=stop, max_new=max_new,
+                threads=threads, temperature=temperature, top_p=top_p, seed=seed, hub_id=hub_id)
 
 
-def _results(idle_s: float) -> dict[str, Any]:
+def _results(idle_s: float, forced: bool) -> dict[str, Any]:
+    force_badge = gr.HTML(views.force_badge(forced), elem_id="force-badge")
     status = gr.HTML(views.status_html("Ready. Pick an example and press ▶ Run."),
                      elem_id="status")
     lanes = gr.HTML(EMPTY_BOARD, elem_id="lanes")
+    replay = gr.HTML("", html_template=REPLAY_TEMPLATE, elem_id="replay",
+                     js_on_load=(ASSETS / "replay.js").read_text(encoding="utf-8"))
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             answer_view = gr.Radio(["Answer", "Annotated"], value="Answer", show_label=False,
                                    elem_id="answer-toggle")
-            answer = gr.Markdown(views.answer_md(None), elem_id="answer", container=True,
-                                 min_height=80)
+            # plain text, never Markdown: a stopped "Lithium\n-" must not become a heading
+            answer = gr.HTML(views.answer_md(None), elem_id="answer", container=True,
+                             min_height=80)
             annotated = gr.Code("", language="html", visible=False, lines=6, wrap_lines=True,
                                 label="Annotated (canonical form)", elem_id="annotated")
         with gr.Column(scale=2, min_width=280):
@@ -205,15 +229,13 @@ def _results(idle_s: float) -> dict[str, Any]:
                                          elem_id="download", size="md")
     with gr.Tabs(elem_id="result-tabs"):
         with gr.Tab("Charts", id="charts"):
-            fig_tokens = gr.Plot(charts.empty_figure("Tokens over time"), show_label=False,
-                                 elem_id="chart-tokens")
-            fig_timeline = gr.Plot(charts.empty_figure("Timeline of threads"), show_label=False,
-                                   elem_id="chart-timeline")
-            fig_steps = gr.Plot(charts.empty_figure("Threads per step"), show_label=False,
-                                elem_id="chart-steps")
-        with gr.Tab("Race replay", id="replay"):
-            replay = gr.HTML("", html_template=REPLAY_TEMPLATE, elem_id="replay",
-                             js_on_load=(ASSETS / "replay.js").read_text(encoding="utf-8"))
+            gr.HTML("<div class='muted charts-hint'>The charts appear when a run ends.</div>",
+                    elem_id="charts-hint")
+            # hidden until a run has drawn them: no empty axes before anything ran
+            fig_tokens = gr.Plot(None, show_label=False, elem_id="chart-tokens", visible=False)
+            fig_timeline = gr.Plot(None, show_label=False, elem_id="chart-timeline",
+                                   visible=False)
+            fig_steps = gr.Plot(None, show_label=False, elem_id="chart-steps", visible=False)
         with gr.Tab("Step mode", id="step"):
             with gr.Row():
                 step_start = gr.Button("Start step mode", elem_id="step-start")
@@ -222,9 +244,10 @@ def _results(idle_s: float) -> dict[str, Any]:
             step_info = gr.HTML(views.step_info(None, idle_s), elem_id="step-info")
             step_fig = gr.Plot(views.step_figure(None), show_label=False, elem_id="step-mask")
             step_lanes = gr.HTML("", elem_id="step-lanes")
-    return dict(status=status, lanes=lanes, answer_view=answer_view, answer=answer,
-                annotated=annotated, summary=summary, download=download, fig_tokens=fig_tokens,
-                fig_timeline=fig_timeline, fig_steps=fig_steps, replay=replay,
+    return dict(force_badge=force_badge, status=status, lanes=lanes, answer_view=answer_view,
+                answer=answer, annotated=annotated, summary=summary, download=download,
+                fig_tokens=fig_tokens, fig_timeline=fig_timeline, fig_steps=fig_steps,
+                replay=replay,
                 step_start=step_start, step_next=step_next, step_stop=step_stop,
                 step_info=step_info, step_fig=step_fig, step_lanes=step_lanes)
 
@@ -268,21 +291,42 @@ def make_request(app: App, form: DecodeForm, owner: str = "") -> JobRequest:
 def wire(app: App, tab: DecodeTab) -> None:
     """Connect the Decode tab's events (api_names are the public endpoints: keep them)."""
     _wire_form(app, tab)
-    run_evt = gr.on([tab.run.click, tab.prompt.submit], _run_handler(app, tab),
+    gr.on([tab.run.click, tab.prompt.submit], _run_handler(app, tab),
                     inputs_kwargs=tab.form(), outputs=tab.run_outputs, api_name="decode",
                     show_progress="hidden", concurrency_limit=None)
 
-    def stop(request: gr.Request) -> dict[Any, Any]:
+    async def stop(request: gr.Request) -> dict[Any, Any]:
+        """Whatever the moment, the page ends consistent: a finished request is shown whole
+        (its last update may be the one cancelled here), a cut one says what finished and
+        what was cut; with nothing ever run, nothing changes."""
         session = app.sessions.peek(app.sessions.key(request))
-        live = session.stop_live() if session is not None else None
-        if live is None:
-            return {tab.status: views.status_html("Nothing is running.", "idle")}
-        live.view.stopped = True
-        return {tab.status: views.board_status(live.view, app.jobs),
-                tab.lanes: render_board(live.view)}
+        if session is not None:
+            session.measuring = False  # a Measure in progress ends after its current step
+        live = (session.stop_live() or session.last) if session is not None else None
+        if live is None:  # nothing ever ran here: the page stays as it is
+            return {tab.status: gr.skip()}
+        for ev in live.drain():  # on the event loop, as the run's own loop: no race
+            live.view.add(ev)
+        return _final_update(app, tab, live.view, session)
 
-    tab.stop.click(stop, None, [tab.status, tab.lanes], cancels=[run_evt], api_name="stop",
-                   queue=False)
+    async def measure(request: gr.Request, n: float, **form: Any) -> AsyncIterator[str]:
+        """The race N times (mode both), its wall ratio's median and range."""
+        sid = app.sessions.key(request, fresh=True)
+        req = make_request(app, DecodeForm(**{**form, "mode": "both"}), sid)
+        count = max(1, min(int(n or 1), measuring.MAX_RACES))
+        session = app.sessions.get(sid)
+        session.measuring = True
+        async for html in measuring.measure(app.jobs, req, count,
+                                            lambda: not session.measuring):
+            yield html
+
+    tab.measure.click(measure, inputs_kwargs={"n": tab.measure_n, **tab.form()},
+                      outputs=tab.measure_out, api_name="measure", show_progress="hidden",
+                      concurrency_limit=None)
+    # no `cancels`: a cancelled event marks its outputs "Error". Stop ends the run through the
+    # session instead; the run's own handler then draws the cut run within one step.
+    tab.stop.click(stop, None, tab.run_outputs, api_name="stop", queue=False,
+                   show_progress="hidden")
     _wire_step_mode(app, tab)
 
 
@@ -296,10 +340,19 @@ def _wire_form(app: App, tab: DecodeTab) -> None:
                        [tab.prompt, tab.force_text, tab.force_on], api_name=False, queue=False)
 
     def on_model(model_now: str | None, force_now: str) -> dict[Any, Any]:
-        return {tab.force_on: app.needs_forcing(model_now) and bool(force_now.strip())}
+        return {tab.force_on: app.needs_forcing(model_now) and bool(force_now.strip()),
+                tab.about: app.model_about(model_now)}
 
-    tab.model.input(on_model, [tab.model, tab.force_text], [tab.force_on], api_name=False,
-                    queue=False)
+    tab.model.input(on_model, [tab.model, tab.force_text], [tab.force_on, tab.about],
+                    api_name=False)
+    # a prompt typed by hand is a new question: the forced answer no longer fits it
+    tab.prompt.input(lambda: False, None, tab.force_on, api_name=False, queue=False,
+                     show_progress="hidden")
+    tab.force_on.change(views.force_badge, tab.force_on, tab.force_badge, api_name=False,
+                        queue=False, show_progress="hidden")
+    prompt_builder.wire(tab.builder, tab.prompt, tab.force_on)
+    tab.large.change(None, tab.large, None, api_name=False, queue=False,
+                     js="(on) => { document.body.classList.toggle('pasta-large', on); return []; }")
 
     def toggle(which: str) -> dict[Any, Any]:
         return {tab.answer: gr.update(visible=which == "Answer"),
@@ -320,7 +373,7 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
         session.stop_live()
         session.close_stepper()  # this tab's stepped run would hold the slot
         live = LiveRun(app.jobs, req, view)  # a full queue surfaces as its first "event"
-        session.live = live
+        session.live = session.last = live
         yield _first_update(app, tab, view)
         try:
             async for update in _follow(app, tab, live):
@@ -337,13 +390,11 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
 
 
 def _first_update(app: App, tab: DecodeTab, view: RequestView) -> dict[Any, Any]:
-    empty = charts.empty_figure
     return {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
             tab.answer: views.answer_md(view), tab.annotated: "",
             tab.summary: charts.EMPTY_SUMMARY,
-            tab.fig_tokens: empty("Tokens over time", "Running…"),
-            tab.fig_timeline: empty("Timeline of threads", "Running…"),
-            tab.fig_steps: empty("Threads per step", "Running…"),
+            tab.fig_tokens: gr.update(visible=False), tab.fig_timeline: gr.update(visible=False),
+            tab.fig_steps: gr.update(visible=False),
             tab.replay: "", tab.download: gr.update(visible=False, value=None)}
 
 
@@ -366,8 +417,7 @@ async def _follow(app: App, tab: DecodeTab, live: LiveRun) -> AsyncIterator[dict
             finished_runs = done_now
             runs = list(view.runs.values())
             last = time.monotonic()
-            yield {**lanes, tab.fig_tokens: charts.tokens_over_time(runs),
-                   tab.fig_timeline: charts.timeline(runs), tab.fig_steps: charts.step_chart(runs)}
+            yield {**lanes, **_charts(tab, runs)}
             if fin:
                 return
         elif time.monotonic() - last >= UPDATE_S:
@@ -375,15 +425,26 @@ async def _follow(app: App, tab: DecodeTab, live: LiveRun) -> AsyncIterator[dict
             yield lanes
 
 
+def _charts(tab: DecodeTab, runs: list[Any]) -> dict[Any, Any]:
+    """The three charts of the runs that have events, shown."""
+    return {tab.fig_tokens: gr.update(value=charts.tokens_over_time(runs), visible=True),
+            tab.fig_timeline: gr.update(value=charts.timeline(runs), visible=True),
+            tab.fig_steps: gr.update(value=charts.step_chart(runs), visible=True)}
+
+
 def _final_update(app: App, tab: DecodeTab, view: RequestView,
                   session: Session) -> dict[Any, Any]:
-    if not view.done:  # the job ended without its last events (stopped elsewhere)
+    runs = [v for v in view.runs.values() if v.started]
+    if not view.done:  # stopped, or the job ended without its last events
         view.stopped = True
-        return {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view)}
+        cut = {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
+               tab.answer: views.answer_md(view)}
+        return {**cut, **_charts(tab, runs)} if any(v.done for v in runs) else cut
     path = app.write_trace(view)
     if path is not None:
         session.files.append(path)
-    return {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
+    return {**_charts(tab, runs),
+            tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
             tab.answer: views.answer_md(view), tab.annotated: views.annotated(view),
             tab.summary: charts.summary_cards(list(view.runs.values())),
             tab.replay: recording(view),

@@ -14,23 +14,35 @@ from ..jobs import JobQueue
 from ..lanes import render_board, thread_color
 from ..stepper import StepSession
 
-ANSWER_HINT = "*The answer appears here as it is written, in reading order.*"
+ANSWER_HINT = ("<div class='answer-text muted'>The answer appears here as it is written, in "
+               "reading order.</div>")
 
 
 def status_html(text: str, kind: str = "idle") -> str:
     return f"<div class='status status-{kind}' data-status='{kind}'>{text}</div>"
 
 
+def force_badge(on: bool) -> str:
+    """A badge over the lanes while teacher forcing is on: the lanes replay a given answer."""
+    if not on:
+        return ""
+    return ("<div class='force-badge' data-forced='1'>⚑ Teacher-forced: every thread follows "
+            "the annotated answer under the prompt, not the model's own writing. Type a new "
+            "prompt to turn it off.</div>")
+
+
 def board_status(view: RequestView, jobs: JobQueue) -> str:
-    if view.stopped:
-        return status_html("■ Stopped. The run ended within one step and the decoding slot is "
-                           "free again.", "stopped")
+    if view.stopped and not view.done:
+        return stopped_status(view)
     cur = view.current
     if cur is None and not view.done:
         q = jobs.status()
         ahead = q["running"] + q["waiting"] - 1
-        return status_html(f"… Waiting for the decoding slot ({max(ahead, 0)} request(s) "
-                           "ahead)…" if ahead > 0 else "… Loading the model", "waiting")
+        if ahead > 0:
+            return status_html(f"… Waiting for the decoding slot ({ahead} request(s) ahead)…",
+                               "waiting")
+        loaded = jobs.registry.is_loaded(view.model)
+        return status_html("… Starting" if loaded else "… Loading the model", "waiting")
     if cur is not None:
         label = {"pasta": "PASTA", "sequential": "sequential decoding"}.get(cur.run, cur.run)
         f = cur.figures()
@@ -42,6 +54,30 @@ def board_status(view: RequestView, jobs: JobQueue) -> str:
     f = view.primary.figures()
     return status_html(f"✓ Done: {f.steps} steps, {f.tokens_total} tokens, {f.wall_s:.2f} s "
                        f"({f.end_reason}).", "done")
+
+
+RUN_NAMES = {"pasta": "PASTA", "sequential": "sequential decoding", "plain": "plain decoding"}
+
+
+def stopped_status(view: RequestView) -> str:
+    """A stopped request in words: what finished (still shown) and what was cut (marked)."""
+    started = [v for v in view.runs.values() if v.started]
+    if not started:
+        return status_html("■ Stopped before the first token: nothing was decoded. The "
+                           "decoding slot is free again.", "stopped")
+    said = []
+    for v in view.runs.values():
+        name = RUN_NAMES.get(v.run, v.run)
+        f = v.figures()
+        if v.done:
+            said.append(f"{name} finished ({f.steps} steps, {f.tokens_total} tokens)")
+        elif v.started:
+            said.append(f"{name} was cut at step {f.steps} ({f.tokens_total} tokens; its lanes "
+                        "are marked stopped)")
+        else:
+            said.append(f"{name} never started")
+    return status_html(f"■ Stopped: {'; '.join(said)}. Nothing here is a race result. The "
+                       "decoding slot is free again.", "stopped")
 
 
 def race_verdict(comp) -> str:
@@ -77,10 +113,14 @@ def race_verdict(comp) -> str:
 
 
 def answer_md(view: RequestView | None) -> str:
+    """The spliced answer as plain text (escaped, line breaks kept): a model's "-" or "#"
+    never turns into a Markdown heading or list."""
     if view is None:
         return ANSWER_HINT
     text = view.primary.spliced
-    return text if text.strip() else "*…*"
+    if not text.strip():
+        return "<div class='answer-text muted'>…</div>"
+    return f"<div class='answer-text'>{html.escape(text)}</div>"
 
 
 def annotated(view: RequestView | None) -> str:

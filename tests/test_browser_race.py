@@ -1,0 +1,150 @@
+"""A visitor's page in Chromium: it says what the model knows (the model and its size, the
+world's things, a prompt builder), forcing shows a badge and typing turns it off, a race of the
+bundled model reads at projector and phone size (both runs side by side, no clipped lane, no
+toolbar over a chart, the answer as text), and Stop never leaves an inconsistent page.
+Screenshots under test-artifacts/ (race-tiny-*)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import ARTIFACTS, ROOT, open_app
+
+EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
+
+
+def pick_model(pg, spec: str) -> None:
+    pg.locator("#model input").click()
+    pg.get_by_role("option", name=spec).click()
+    pg.wait_for_function("(s) => document.querySelector('#model-about').innerText"
+                         ".includes(s.split(':')[1])", arg=spec, timeout=60_000)
+
+
+def forced(pg) -> bool:
+    return pg.locator("#force-badge [data-forced]").count() == 1
+
+
+def settled(pg, before: str, states: str = "stopped done") -> str:
+    """Wait until the status line is a new one in one of `states`; its state."""
+    pg.wait_for_function(
+        "([before, states]) => { const s = document.querySelector('#status [data-status]');"
+        " return s && s.innerText !== before && states.split(' ').includes(s.dataset.status); }",
+        arg=[before, states], timeout=120_000)
+    return pg.locator("#status [data-status]").get_attribute("data-status")
+
+
+def test_the_page_says_what_the_model_knows_and_builds_prompts(browser, server):
+    pg = open_app(browser, server)
+    about = pg.locator("#model-about").inner_text()
+    assert "parameters" in about and "only replays teacher-forced answers" in about
+    assert forced(pg)  # a random model: the opening example comes forced, with its badge
+    pg.locator("#entities button", has_text="Tiger").first.click()
+    pg.wait_for_function("document.querySelector('#picked').innerText.includes('Tiger')")
+    pg.get_by_label("Fact sheet").check()
+    pg.click("#fill")
+    pg.wait_for_function("document.querySelector('#prompt textarea').value"
+                         ".startsWith('Draft a fact sheet')")
+    assert "the tiger" in pg.locator("#prompt textarea").input_value()
+    pg.wait_for_function("document.querySelector('#force-badge [data-forced]') === null")
+    pg.locator("#examples button", has_text=EXAMPLES[3]["label"]).click()
+    pg.wait_for_function("document.querySelector('#force-badge [data-forced]') !== null")
+    pg.locator("#prompt textarea").press_sequentially(" Please.")  # typing: a new question
+    pg.wait_for_function("document.querySelector('#force-badge [data-forced]') === null")
+    pg.locator("#force-box button").first.click()  # the folded box agrees: forcing is off
+    assert not pg.locator("#force-on input").is_checked()
+    pick_model(pg, "bundled:pasta-tiny")
+    about = pg.locator("#model-about").inner_text()
+    assert "M parameters" in about and "made-up world" in about and "random" not in about
+    assert not pg.js_errors, pg.js_errors
+    pg.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1400, 900), (390, 844)])
+def test_a_race_of_the_bundled_model_reads_on_a_projector_and_a_phone(browser, server, width,
+                                                                       height):
+    pg = open_app(browser, server)
+    pg.set_viewport_size({"width": width, "height": height})
+    assert pg.locator("#chart-tokens .js-plotly-plot").count() == 0  # no empty charts yet
+    pick_model(pg, "bundled:pasta-tiny")
+    pg.click("#fill")  # describe lithium, the giraffe and Mars: the model splits it
+    pg.wait_for_function("document.querySelector('#prompt textarea').value.includes('giraffe')")
+    if width > 800:
+        pg.locator("#large-type input").check()
+        pg.wait_for_function("document.body.classList.contains('pasta-large')")
+    pg.click("#run")
+    pg.wait_for_function("document.querySelectorAll('#lanes .run-pasta article.lane').length"
+                         " >= 2", timeout=60_000)
+    pg.locator("#status").scroll_into_view_if_needed()
+    pg.screenshot(path=str(ARTIFACTS / f"race-tiny-{width}-running.png"))
+    pg.wait_for_selector("#status [data-status=done]", timeout=120_000)
+    pg.wait_for_selector("#chart-tokens .js-plotly-plot", timeout=30_000)
+    pg.wait_for_timeout(500)
+    pg.locator("#status").scroll_into_view_if_needed()
+    pg.screenshot(path=str(ARTIFACTS / f"race-tiny-{width}-done.png"))
+    pg.screenshot(path=str(ARTIFACTS / f"race-tiny-{width}-page.png"), full_page=True)
+    p = pg.locator("#lanes .run-pasta").bounding_box()
+    s = pg.locator("#lanes .run-sequential").bounding_box()
+    assert abs(p["y"] - s["y"]) < 40 and s["x"] > p["x"] + p["width"] - 1  # side by side
+    clipped = pg.evaluate("[...document.querySelectorAll('#lanes .lane-text')]"
+                          ".filter(e => e.scrollHeight > e.clientHeight + 2).length")
+    assert clipped == 0
+    assert pg.evaluate("[...document.querySelectorAll('.modebar-container')]"
+                       ".every(e => getComputedStyle(e).display === 'none')")
+    assert pg.locator("#answer h1, #answer h2, #answer h3").count() == 0
+    replay_y = pg.locator("#replay").bounding_box()["y"]
+    assert pg.locator("#lanes").bounding_box()["y"] < replay_y < pg.locator(
+        "#answer").bounding_box()["y"]  # the replay sits right under the race
+    if width > 800:  # Measure: the same race twice, median and range beside the theory
+        pg.locator("#measure-n input").fill("2")
+        pg.click("#measure")
+        pg.wait_for_selector("#measure-out [data-races='2']", timeout=120_000)
+        pg.wait_for_function("document.querySelector('#measure-out').innerText"
+                             ".startsWith('2 races')", timeout=60_000)
+        pg.locator("#measure-out").scroll_into_view_if_needed()
+        pg.screenshot(path=str(ARTIFACTS / "race-tiny-measure.png"))
+    assert not pg.js_errors, pg.js_errors
+    pg.close()
+
+
+def test_stop_in_the_browser_never_leaves_an_inconsistent_page(browser, server):
+    pg = open_app(browser, server)
+    pg.click("#stop")  # nothing ran yet: nothing changes
+    pg.wait_for_timeout(300)
+    assert "Nothing is running" not in pg.locator("#status").inner_text()
+    before = pg.locator("#status").inner_text()
+    pg.click("#run")
+    pg.click("#stop")  # at once: before the first token, or just after
+    if settled(pg, before) == "done":  # it finished first: shown whole
+        pg.wait_for_selector("#summary [data-metric]", timeout=10_000)
+    assert "Error" not in pg.locator("#status").inner_text()
+    # mid-run: a random model writing freely (forcing off) runs long enough to be cut
+    pg.locator("#prompt textarea").fill("Tell me a long story about rivers.")
+    pg.locator("#prompt textarea").press_sequentially(" Now.")
+    pg.wait_for_function("document.querySelector('#force-badge [data-forced]') === null")
+    before = pg.locator("#status").inner_text()
+    pg.click("#run")
+    pg.wait_for_selector("#lanes .rs-running", timeout=60_000)
+    pg.click("#stop")
+    if settled(pg, before) == "stopped":
+        assert pg.locator("#lanes .rs-stopped").count() >= 1  # what was cut is marked
+        assert pg.locator("#lanes .rs-running").count() == 0
+        assert "Done" not in pg.locator("#status").inner_text()
+        assert pg.locator("#answer .answer-text").count() == 1  # what was written stays
+    assert "Error" not in pg.locator("#status").inner_text()
+    pg.locator("#status").scroll_into_view_if_needed()
+    pg.screenshot(path=str(ARTIFACTS / "stop-mid-run.png"))
+    pg.locator("#examples button", has_text=EXAMPLES[3]["label"]).click()  # forced again
+    pg.wait_for_function("document.querySelector('#force-badge [data-forced]') !== null")
+    before = pg.locator("#status").inner_text()
+    pg.click("#run")
+    settled(pg, before, "done")
+    pg.wait_for_selector("#summary [data-metric='wall_speedup']", timeout=10_000)
+    done = pg.locator("#status").inner_text()
+    pg.click("#stop")  # after the last token: the finished result stays
+    pg.wait_for_timeout(500)
+    assert pg.locator("#status").inner_text() == done
+    assert pg.locator("#summary [data-metric='wall_speedup']").count() == 1
+    assert not pg.js_errors, pg.js_errors
+    pg.close()
