@@ -56,6 +56,7 @@ def prefix_copy_kv(prompt_tokens: int, threads: Sequence[_Thread]) -> int:
 
 RACE_TOLERANCE = 0.15  # how far a wall ratio may sit from the expected one on a quiet machine
 EQUAL_WORK = 0.10  # answers whose lengths differ by more than this do not race on equal work
+MAX_BAND = 0.30  # a run whose noise band is wider than this measured nothing
 
 
 def _median(xs: Sequence[float]) -> float:
@@ -89,9 +90,10 @@ def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: floa
       of the step costs;
     - verdict: "unequal work" when the two answers' lengths differ by more than EQUAL_WORK
       (a base model that answers only part of the question is not a slower one); else "busy"
-      when the wall ratio is off the expected one by more than max(RACE_TOLERANCE, 3 × noise)
-      (the machine was busy, not the schedule fast); else "no speed-up" when the wall ratio is
-      within that of 1; else "faster".
+      when the noise band is wider than MAX_BAND, or the wall ratio is off the expected one by
+      more than the band, max(RACE_TOLERANCE, 3 × noise) (the machine was busy, not the
+      schedule fast); else "no speed-up" when the wall ratio is within the band of 1; else
+      "faster".
     """
     theo = theoretical_speedup(seq_tokens, pasta_steps)
     cost = (_median(pasta_cost) / _median(seq_cost)) if seq_cost and pasta_cost \
@@ -103,7 +105,7 @@ def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: floa
     work = seq_tokens / pasta_tokens if pasta_tokens else 1.0
     if abs(work - 1) > EQUAL_WORK:
         verdict = "unequal work"
-    elif expected > 0 and abs(wall / expected - 1) > band:
+    elif band > MAX_BAND or (expected > 0 and abs(wall / expected - 1) > band):
         verdict = "busy"
     elif abs(wall - 1) <= band or wall < 1:
         verdict = "no speed-up"

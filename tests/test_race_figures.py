@@ -35,3 +35,9 @@ def test_answers_of_different_lengths_are_not_a_race():
     # a base model that answered a third of the question is not 3x slower or faster
     r = race_figures(30, steps(30, 0.01), 0.3, 30, steps(30, 0.01), 0.3, 90)
     assert r["verdict"] == "unequal work" and abs(r["work_ratio"] - 1 / 3) < 1e-9
+
+
+def test_a_run_too_noisy_to_measure_claims_nothing():
+    jumpy = [0.01, 0.03, 0.005, 0.04, 0.01, 0.002]
+    r = race_figures(6, jumpy, 0.1, 12, jumpy * 2, 0.2, 12)
+    assert r["band"] > 0.30 and r["verdict"] == "busy"

@@ -399,7 +399,10 @@ def _first_update(app: App, tab: DecodeTab, view: RequestView) -> dict[Any, Any]
 
 
 async def _follow(app: App, tab: DecodeTab, live: LiveRun) -> AsyncIterator[dict[Any, Any]]:
-    """Updates while the run goes: lanes up to 16 times a second, charts when a run ends."""
+    """Updates while the run goes: lanes up to 16 times a second, and at once when a run ends.
+    The charts wait for the final update, when every run has ended: built while the opponent
+    still races, they would slow its steps alone (this process's one interpreter lock) and the
+    race would no longer be fair."""
     view = live.view
     last = time.monotonic()
     finished_runs = 0
@@ -413,14 +416,10 @@ async def _follow(app: App, tab: DecodeTab, live: LiveRun) -> AsyncIterator[dict
         done_now = sum(v.done for v in view.runs.values())
         lanes = {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
                  tab.answer: views.answer_md(view)}
-        if fin or done_now != finished_runs:  # a run ended: its charts too
+        if fin:
+            return  # `_final_update` draws the finished request, charts included
+        if done_now != finished_runs or time.monotonic() - last >= UPDATE_S:
             finished_runs = done_now
-            runs = list(view.runs.values())
-            last = time.monotonic()
-            yield {**lanes, **_charts(tab, runs)}
-            if fin:
-                return
-        elif time.monotonic() - last >= UPDATE_S:
             last = time.monotonic()
             yield lanes
 

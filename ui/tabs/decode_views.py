@@ -98,10 +98,11 @@ def race_verdict(comp) -> str:
                 "(mode “Both”) to see what the schedule alone buys.")
     if r["verdict"] == "busy":
         return (f"✓ Done. {runs}. <span data-verdict='busy'><b>The machine was busy:</b> the "
-                f"wall-clock ratio {r['wall']:.2f}× is off the {r['expected']:.2f}× these "
-                f"steps should give by more than this run's noise ({band}), so it is not a "
-                f"result.</span> In theory: <b>{r['theoretical']:.2f}×</b>. Race again, or "
-                "read the replay below for the schedule.")
+                f"wall-clock ratio {r['wall']:.2f}× (these steps should give "
+                f"{r['expected']:.2f}×) is outside this run's noise ({band}), or the noise is "
+                "too wide to measure anything, so it is not a result.</span> In theory: "
+                f"<b>{r['theoretical']:.2f}×</b>. Race again, or read the replay below for the "
+                "schedule.")
     if r["verdict"] == "no speed-up":
         return (f"✓ Done. {runs}. <span data-verdict='none'><b>No speed-up</b> on this prompt: "
                 f"wall-clock {r['wall']:.2f}×, within this run's noise ({band}) of 1; "
