@@ -91,9 +91,11 @@ def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: floa
     - verdict: "unequal work" when the two answers' lengths differ by more than EQUAL_WORK
       (a base model that answers only part of the question is not a slower one); else "busy"
       when the noise band is wider than MAX_BAND, or the wall ratio is off the expected one by
-      more than the band, max(RACE_TOLERANCE, 3 × noise) (the machine was busy, not the
-      schedule fast); else "no speed-up" when the wall ratio is within the band of 1; else
-      "faster".
+      more than the band, max(RACE_TOLERANCE, 3 × noise), or a PASTA step measured cheaper
+      than a sequential one (it carries more tokens: something else slowed the opponent);
+      else, when the schedule earned nothing (theoretical within RACE_TOLERANCE of 1) or the
+      wall ratio is within the band of 1, "no speed-up" (or "busy" if the clock still claims
+      one); else "faster". A speed-up is claimed only when the steps earned it.
     """
     theo = theoretical_speedup(seq_tokens, pasta_steps)
     cost = (_median(pasta_cost) / _median(seq_cost)) if seq_cost and pasta_cost \
@@ -105,10 +107,12 @@ def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: floa
     work = seq_tokens / pasta_tokens if pasta_tokens else 1.0
     if abs(work - 1) > EQUAL_WORK:
         verdict = "unequal work"
-    elif band > MAX_BAND or (expected > 0 and abs(wall / expected - 1) > band):
+    elif (band > MAX_BAND or (expected > 0 and abs(wall / expected - 1) > band)
+          or 0 < cost < 1 - RACE_TOLERANCE):  # a step carrying more tokens cannot be cheaper
         verdict = "busy"
-    elif abs(wall - 1) <= band or wall < 1:
-        verdict = "no speed-up"
+    elif theo <= 1 + RACE_TOLERANCE or abs(wall - 1) <= band or wall < 1:
+        # the schedule earned nothing: a clock that says otherwise was disturbed
+        verdict = "busy" if abs(wall - 1) > band else "no speed-up"
     else:
         verdict = "faster"
     return {"theoretical": theo, "cost_ratio": cost, "expected": expected, "wall": wall,

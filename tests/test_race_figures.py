@@ -41,3 +41,11 @@ def test_a_run_too_noisy_to_measure_claims_nothing():
     jumpy = [0.01, 0.03, 0.005, 0.04, 0.01, 0.002]
     r = race_figures(6, jumpy, 0.1, 12, jumpy * 2, 0.2, 12)
     assert r["band"] > 0.30 and r["verdict"] == "busy"
+
+
+def test_nothing_to_split_never_claims_a_speed_up_whatever_the_clock_says():
+    # equal steps, but the sequential run was slowed (its steps measured 1.5x dearer)
+    r = race_figures(18, steps(18, 0.004), 0.072, 18, steps(18, 0.006), 0.108, 18)
+    assert r["theoretical"] == 1.0 and r["verdict"] == "busy"
+    assert race_figures(18, steps(18, 0.004), 0.072, 18, steps(18, 0.004), 0.073,
+                        18)["verdict"] == "no speed-up"
