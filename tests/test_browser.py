@@ -133,7 +133,7 @@ def race(pg, index: int, shot: str) -> str:
     toggle.click()  # a random model: picking an example turns teacher-forcing on
     assert pg.locator("#force-on input").is_checked()
     toggle.click()
-    before = pg.locator("#status").inner_text()
+    before = pg.locator("#status [data-status]").inner_text()
     pg.click("#run")
     pg.wait_for_function("document.querySelectorAll('#lanes article.lane').length >= 1",
                          timeout=60_000)
@@ -157,6 +157,7 @@ def test_a_race_claims_only_the_speed_up_it_earned(browser, server, width, heigh
     assert re.search(r"data-verdict=.(none|busy).", flat), flat
     assert "faster" not in flat
     split = race(pg, EXAMPLE_INDEX, f"split-{width}")
+    assert split != flat  # the second race's own result, not the first one's still shown
     assert re.search(r"data-verdict=.(faster|busy|none).", split), split
     assert "in theory" in split.lower()
     assert not pg.js_errors, pg.js_errors
