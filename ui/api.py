@@ -188,11 +188,10 @@ def create_router(jobs: JobQueue, default_model: str) -> APIRouter:
             try:
                 async for ev in agen:
                     yield {"event": ev.type, "data": json.dumps(ev.to_dict())}
-            except Exception as e:  # a failure mid-run is an event, not a dropped connection
+            except Exception:  # a failure mid-run is an event, not a dropped connection
                 log.exception("decode stream failed")
                 yield {"event": "error", "data": json.dumps(
                     {"error": "decoding failed on the server; try again", "code": "failed"})}
-                del e
             finally:
                 await agen.aclose()
 

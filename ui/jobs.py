@@ -185,10 +185,6 @@ class Slot:
         with self._cv:
             return sum(owner is None or r.owner == owner for r in self._line)
 
-    def position(self, rec: JobRecord) -> int:
-        with self._cv:
-            return self._line.index(rec) + 1 if rec in self._line else 0
-
     def take(self, rec: JobRecord, timeout: float | None, cancelled: Callable[[], bool],
              on_position: Callable[[int], None] | None = None) -> bool:
         """Wait until `rec` is first in line and the slot is free. False (and out of the line)
@@ -232,10 +228,6 @@ class JobQueue:
         self._guard = threading.Lock()
         self.jobs: collections.deque[JobRecord] = collections.deque(maxlen=50)
         self.step_runs: set[object] = set()  # stepped runs whose cache is in memory (stepper)
-
-    @property
-    def _waiting(self) -> int:
-        return self.slot.waiting()
 
     def status(self) -> dict:
         running = [j for j in self.jobs if j.state == "running"]
