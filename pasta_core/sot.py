@@ -1,0 +1,55 @@
+"""Skeleton-of-Thought's two prompts, shared by the world's training data and the SoT mode.
+
+Skeleton-of-Thought (Ning et al., 2023) splits by a fixed recipe rather than a learned one:
+
+1. the model writes a *skeleton*: a numbered list of short point titles, one per line;
+2. every point is then expanded by its own thread, which sees the question and the skeleton
+   but not the other points' expansions;
+3. the answer is the expansions, in order.
+
+On one shared KV cache the whole thing is one sequence per thread::
+
+    <chat prompt: question + SKELETON_REQUEST> SKELETON <eos-less end> POINT_CUE(i, title) BODY_i
+
+The skeleton is decoded by the main thread until it ends (``end of turn``); each point thread
+then starts with the forced cue :func:`point_cue` placed right after the skeleton (all
+points at the same positions, as chunks are) and decodes its body until it ends.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["SKELETON_REQUEST", "parse_skeleton", "point_cue", "render_skeleton",
+           "skeleton_prompt", "splice"]
+
+SKELETON_REQUEST = ("Write only the skeleton of your answer: a numbered list of short point "
+                    "titles, one per line.")
+
+_POINT = re.compile(r"^\s*(\d+)\.\s*(.+?)\s*$")
+
+
+def skeleton_prompt(question: str) -> str:
+    """The user message that asks for a skeleton of the answer to ``question``."""
+    return f"{question.rstrip()}\n\n{SKELETON_REQUEST}"
+
+
+def render_skeleton(titles: list[str]) -> str:
+    """``1. A\\n2. B``: the text the skeleton thread writes (no trailing newline)."""
+    return "\n".join(f"{i}. {t}" for i, t in enumerate(titles, 1))
+
+
+def parse_skeleton(text: str) -> list[str]:
+    """The point titles in a decoded skeleton, in order; lines that are not ``N. title`` are
+    skipped."""
+    return [m.group(2) for line in text.splitlines() if (m := _POINT.match(line))]
+
+
+def point_cue(index: int, title: str) -> str:
+    """The forced text that starts point ``index`` (1-based) right after the skeleton."""
+    return f"\n\nPoint {index} ({title}): "
+
+
+def splice(bodies: list[str], sep: str = "\n\n") -> str:
+    """The answer SoT shows: every point's expansion, in skeleton order."""
+    return sep.join(b.strip() for b in bodies)
