@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SKELETON_REQUEST", "parse_skeleton", "point_cue", "render_skeleton",
-           "skeleton_prompt", "splice"]
+__all__ = ["SKELETON_REQUEST", "parse_skeleton", "point_cue", "reference_points",
+           "render_skeleton", "skeleton_prompt", "splice"]
 
 SKELETON_REQUEST = ("Write only the skeleton of your answer: a numbered list of short point "
                     "titles, one per line.")
@@ -53,3 +53,22 @@ def point_cue(index: int, title: str) -> str:
 def splice(bodies: list[str], sep: str = "\n\n") -> str:
     """The answer SoT shows: every point's expansion, in skeleton order."""
     return sep.join(b.strip() for b in bodies)
+
+
+def reference_points(example) -> list[tuple[str, str]]:
+    """(title, body) of every point of a world example's reference answer read as a skeleton:
+    one point per independent part, then ``Conclusion`` for text after a sync (SoT has no
+    step that sees the points, so a conclusion is a point like any other); an answer with no
+    parts is one point, ``Answer``."""
+    from pasta_core.world.prompts import Piece, Sync
+
+    if not example.parts:
+        return [("Answer", example.plain.strip())]
+    points = [(p.topic, p.body.strip()) for p in example.parts]
+    segments = example.segments
+    last_sync = max((i for i, s in enumerate(segments) if isinstance(s, Sync)), default=None)
+    if last_sync is not None:
+        tail = "".join(s.text for s in segments[last_sync + 1:] if isinstance(s, Piece)).strip()
+        if tail:
+            points.append(("Conclusion", tail))
+    return points

@@ -206,21 +206,24 @@ def test_quick_world_recipe_builds_loadable_models(tmp_path):
     from pasta_core.train.world import WorldRecipe, build_world
 
     report = build_world(tmp_path, WorldRecipe.quick(), progress=False)
-    for name in ("pasta-tiny", "pasta-tiny-base"):
+    for name in ("pasta-tiny", "pasta-tiny-base", "pasta-tiny-apar"):
         lm = load_model(str(tmp_path / name))
         assert next(lm.model.parameters()).dtype == torch.float32  # bf16 on disk, fp32 on CPU
         card = (tmp_path / name / "README.md").read_text()
         assert "judge_pasta" in card and "wall_speedup_geomean" in card
     evald = json.loads((tmp_path / "eval.json").read_text())
-    assert evald["n"] == 8 and len(evald["rows"]) == 8
+    # 8 prompts in held-out phrasings (the overall figures), 4 more in training phrasings
+    assert evald["n"] == 8 and len(evald["rows"]) == 12
+    assert set(evald["by_phrasing"]) == {"held-out", "training"}
+    assert all("apar" in r for r in evald["rows"]) and "judge_apar" in evald["overall"]
     assert report["eval"]["overall"] == evald["overall"]
-    assert set(report["timings_s"]) == {"tokenizer+data", "stage0", "base", "stage1", "stage2",
-                                        "eval"}
+    assert set(report["timings_s"]) == {"tokenizer+data", "stage0", "base", "stage1", "apar",
+                                        "stage2", "eval"}
     assert (tmp_path / "eval.md").read_text().startswith("Evaluation on the `test` split")
 
     # --resume reuses stage 0, the base and stage 1 (same recipe): their files stay as they were
     kept = {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns
-            for d in ("stage0", "pasta-tiny-base", "stage1")}
+            for d in ("stage0", "pasta-tiny-base", "stage1", "pasta-tiny-apar")}
     build_world(tmp_path, WorldRecipe.quick(), progress=False, resume=True)
     assert {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns for d in kept} == kept
     # a changed stage-1 recipe retrains stage 1 (and the base, which shares its settings)

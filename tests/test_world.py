@@ -10,8 +10,10 @@ from functools import cache
 import pytest
 
 from pasta_core.world import facts as world_facts
+from pasta_core.world import grammar, outside
 from pasta_core.world.facts import CATEGORIES, ENTITIES, attribute_of, fill, pronoun_templates
-from pasta_core.world.judge import extract_claims, judge
+from pasta_core.world.judge import extract_claims, judge, mentioned_entities
+from pasta_core.world.outside import is_honest
 from pasta_core.world.prompts import (
     SHAPES,
     SPLITS,
@@ -103,9 +105,9 @@ def test_every_fact_sentence_is_read_back_by_the_judge() -> None:
 def test_shape_counts() -> None:
     assert len(SHAPES) >= 12
     splittable = sum(s.splittable for s in SHAPES.values())
-    assert splittable * 2 == len(SHAPES)
+    assert splittable >= 7 and len(SHAPES) - splittable >= 7
     for shape in SHAPES.values():
-        assert len(shape.templates) >= 4
+        assert len(shape.templates) >= 5  # at least one phrasing family per split
         assert len(set(shape.templates)) == len(shape.templates)
 
 
@@ -169,6 +171,9 @@ def test_records() -> None:
     assert set(record) == {"prompt", "plain", "annotated", "shape", "splittable"}
     assert record["plain"] == ex.plain and record["prompt"] == ex.prompt
     for ex in examples("train", 420):
+        if ex.outside:  # nothing in the world is asked about: one honest answer
+            assert not ex.entities and not ex.facts and is_honest(ex.plain)
+            continue
         assert ex.entities and ex.facts
         assert all(e in ENTITIES for e in ex.entities)
         assert all(a in ENTITIES[e].facts for e, a in ex.facts)
@@ -272,10 +277,16 @@ def test_flawed_answers_score_clearly_lower() -> None:
         if wrong is not None:
             counts["wrong"] += 1
             assert judge(ex, wrong).total <= ref - 0.15, (wrong, judge(ex, wrong))
-        if ex.splittable and len(set(ex.entities)) >= 2:
+        # (an unknown thing's "I do not know" part is tested with the outside prompts)
+        if (ex.splittable and len(set(ex.entities)) >= 2
+                and not (ex.unknown and ex.parts[-1].topic in ex.unknown[0])):
             counts["missing"] += 1
             missing = _drop_last_part(ex)
-            assert judge(ex, missing).total <= ref - 0.15, (missing, judge(ex, missing))
+            # one part of n missing costs its share: 0.15 up to 6 parts, then 0.9 / n
+            cost = min(0.15, 0.9 / len(ex.parts))
+            assert judge(ex, missing).total <= ref - cost, (missing, judge(ex, missing))
+        if ex.outside:  # half an honest answer is still honest
+            continue
         truncated = ex.plain[: len(ex.plain) // 2]
         counts["truncated"] += 1
         assert judge(ex, truncated).total <= ref - 0.15, (truncated, judge(ex, truncated))
@@ -351,8 +362,83 @@ def test_the_data_leaves_room_for_speed() -> None:
             assert len(lm.encode(promise)) == 2 + len(lm.encode(part.topic))
         ceilings.setdefault(ex.shape, []).append(reference_speedup(lm, ex))
     geo = {k: math.exp(sum(map(math.log, v)) / len(v)) for k, v in ceilings.items()}
-    for shape in ("describe_many", "facts_each", "study_sheet"):
+    for shape in ("describe_many", "study_sheet", "describe_group"):
         assert geo[shape] >= 2.0, geo
+    assert geo["facts_each"] >= 1.8, geo  # two facts each when many parts are asked for
     for name, shape in SHAPES.items():
         if not shape.splittable:
             assert geo[name] == pytest.approx(1.0), geo
+
+
+# --------------------------------------------------------------------------------------------
+# The prompt grammar, many parts, outside the world
+# --------------------------------------------------------------------------------------------
+
+
+def _core_index(ex: Example) -> int:
+    return int(ex.template_id.rsplit("/", 1)[1])
+
+
+def test_phrasing_families_are_held_out_whole() -> None:
+    train = examples("train", 420)
+    test = examples("test", 140)
+    assert all(grammar.option_split(_core_index(e)) == "train" for e in train)
+    assert all(grammar.option_split(_core_index(e)) == "test" for e in test)
+    held_openers = [o for i, o in enumerate(grammar.OPENERS) if grammar.option_split(i) != "train"]
+    held_closers = [c for i, c in enumerate(grammar.CLOSERS) if grammar.option_split(i) != "train"]
+    for ex in train:  # a training prompt is never dressed in a held-out opener or closer
+        assert not any(ex.prompt.startswith(o) for o in held_openers), ex.prompt
+        assert not any(ex.prompt.endswith(c.strip()) for c in held_closers), ex.prompt
+    # the test split does use held-out dressing somewhere (else nothing is held out)
+    assert any(ex.prompt.startswith(o) for ex in test for o in held_openers)
+
+
+def test_the_grammar_writes_lists_and_names_many_ways() -> None:
+    prompts = [e.prompt for e in examples("train", 420) if e.splittable]
+    assert any(" & " in p for p in prompts) and any("; " in p for p in prompts)
+    assert any(":\n- " in p for p in prompts) and any(":\n1. " in p for p in prompts)
+    assert any(re.search(r"\b(mars|venus|earth|jupiter|saturn)\b", p) for p in prompts)  # lower
+    assert grammar.phrasing_count({k: v.templates for k, v in SHAPES.items()}) > 10_000
+    rng = random.Random(0)
+    said = {grammar.say_name("the violin", rng) for _ in range(200)}
+    assert {"the violin", "violin"} <= said
+    assert {grammar.say_name("the lion", rng, plural="lions") for _ in range(50)} >= {"lions"}
+
+
+def test_many_parts_up_to_eight() -> None:
+    exs = [e for e in examples("train", 420) if e.splittable]
+    assert max(len(e.parts) for e in exs) == 8
+    assert sum(len(e.parts) >= 6 for e in exs) >= 10
+    planets = [e for e in generate_split("train", 2000) if e.shape == "describe_group"
+               and e.prompt.lower().rstrip(".!?").endswith("the planets")]
+    for ex in planets:  # all eight, in order from the Sun
+        assert [p.topic for p in ex.parts] == ["Mercury", "Venus", "Earth", "Mars", "Jupiter",
+                                               "Saturn", "Uranus", "Neptune"]
+
+
+def test_outside_topics_name_nothing_in_the_world() -> None:
+    for text in (*outside.EVERYDAY, *outside.REAL_UNKNOWN):
+        assert not mentioned_entities(text[:1].upper() + text[1:]), text
+    rng = random.Random(1)
+    for _ in range(200):
+        name = outside.invented_name(rng)
+        assert not mentioned_entities(name[:1].upper() + name[1:]), name
+
+
+def test_outside_and_partly_known_answers_are_honest_and_judged_so() -> None:
+    exs = examples("test", 340)
+    out = [e for e in exs if e.shape == "outside"]
+    mixed = [e for e in exs if e.shape == "partly_known"]
+    assert out and mixed
+    for ex in out:
+        assert judge(ex, ex.plain).total == 1.0
+        assert judge(ex, "Mars is a gas giant.").total == 0.0  # an invented world fact
+        assert judge(ex, "The answer is 42.").total == 0.0  # not honest either
+    for ex in mixed:
+        assert judge(ex, ex.plain).total == pytest.approx(1.0)
+        unknown = ex.unknown[0]
+        hidden = ex.plain.replace(outside.unknown_part(unknown), "")
+        assert judge(ex, hidden).coverage < 1.0  # the unknown part must be said
+    for ex in exs:  # an in-world answer never says it does not know
+        if not ex.outside and not ex.unknown:
+            assert not is_honest(ex.plain), ex.prompt

@@ -192,3 +192,30 @@ def read_jsonl(path: str | Path, skip_bad: bool = False) -> tuple[list[Record], 
     if problems and not skip_bad:
         return [], problems
     return records, problems
+
+
+def sot_sequences(examples: Sequence, tok, eos_id: int, rate: float,
+                  seed: int = 0) -> list[TrainSeq]:
+    """Skeleton-of-Thought's two prompts (`pasta_core.sot`) over a share `rate` of the world's
+    examples: the skeleton alone, and the skeleton followed by one point's cue and body,
+    each piece tokenised on its own as the SoT mode feeds them."""
+    from .. import sot
+
+    rng = random.Random(f"sot|{seed}")
+
+    def enc(text: str) -> list[int]:
+        return tok.encode(text, add_special_tokens=False)
+
+    out: list[TrainSeq] = []
+    for ex in examples:
+        if rng.random() >= rate:
+            continue
+        points = sot.reference_points(ex)
+        prompt_ids = encode_prompt(tok, sot.skeleton_prompt(ex.prompt))
+        skeleton = enc(sot.render_skeleton([t for t, _ in points]))
+        i = rng.randrange(len(points))
+        title, body = points[i]
+        for main in (skeleton + [eos_id],
+                     skeleton + enc(sot.point_cue(i + 1, title)) + enc(body) + [eos_id]):
+            out.append(from_layout(build_layout(prompt_ids, ThreadTokens(main=main))))
+    return out

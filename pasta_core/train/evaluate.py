@@ -24,6 +24,7 @@ from ..api import decode, dry_run
 from ..models import LoadedModel
 from ..world import generate_split, judge_response
 from ..world.judge import extract_claims, mentioned_entities
+from ..world.outside import is_honest
 from .prefs import sample_speedup
 
 log = logging.getLogger(__name__)
@@ -63,25 +64,37 @@ def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
         total += len(claims)
         own += sum(cl.entity in topic_ids for cl in claims)
     parts = len(ex.parts)
+    named_base = mentioned_entities(base_text)
     return {"names_all_pasta": asked <= mentioned_entities(pasta_trace.text),
-            "names_all_base": asked <= mentioned_entities(base_text),
+            "names_all_base": asked <= named_base,
+            "base_coverage": len(asked & named_base) / len(asked) if asked else None,
             "one_promise_per_part": bool(parts) and len(doc.chunks) == parts,
+            "promises_per_part": len(doc.chunks) / parts if parts else None,
             "duplicate_topic": len(topics) != len(set(topics)),
-            "topic_fidelity": own / total if total else None}
+            "topic_fidelity": own / total if total else None,
+            "honest_pasta": is_honest(pasta_trace.text), "honest_base": is_honest(base_text)}
 
 
 def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int = 140,
              seed: int = 0, max_new_tokens: int = 320, progress: bool = True,
-             on_row: Callable[[dict], None] | None = None) -> dict:
+             on_row: Callable[[dict], None] | None = None, n_seen: int = 0,
+             apar: LoadedModel | None = None) -> dict:
+    """Both models (and the APAR-style one, if given) on `n` prompts of `split` in held-out
+    phrasings and `n_seen` more in training phrasings (same held-out entity combinations).
+    `overall` and `by_shape` are over the held-out phrasings; `by_phrasing` compares both."""
     from tqdm.auto import tqdm
 
+    examples = generate_split(split, n, seed=seed)
+    if n_seen:
+        examples += generate_split(split, n_seen, seed=seed, phrasing="train")
     rows = []
-    for ex in tqdm(generate_split(split, n, seed=seed), desc=f"eval {split}",
-                   disable=not progress, leave=False):
+    for ex in tqdm(examples, desc=f"eval {split}", disable=not progress, leave=False):
         b = run_one(base, ex.prompt, "plain", max_new_tokens)
         p = run_one(pasta, ex.prompt, "pasta", max_new_tokens)
         row = {
             "shape": ex.shape, "splittable": ex.splittable, "prompt": ex.prompt,
+            "phrasing": "held-out" if ex.phrasing == split else "training",
+            "outside": ex.outside, "unknown": bool(ex.unknown),
             "pasta": {"text": p.text, "judge": judge_response(ex, p.text).total,
                       "steps": p.steps, "tokens_total": p.tokens_total, "wall_s": p.wall_s,
                       "parallelism": p.parallelism, "promises": len(p.threads) - 1,
@@ -93,13 +106,24 @@ def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int 
             "reference_speedup": reference_speedup(pasta, ex),
             "viewer": viewer_measures(ex, p, b.text),
         }
+        if apar is not None:
+            a = run_one(apar, ex.prompt, "pasta", max_new_tokens)
+            row["apar"] = {"text": a.text, "judge": judge_response(ex, a.text).total,
+                           "steps": a.steps, "tokens_total": a.tokens_total,
+                           "promises": len(a.threads) - 1,
+                           "tag_errors": len(a.document.errors)}
         rows.append(row)
         if on_row is not None:
             on_row(row)
-    return {"split": split, "n": len(rows), "pasta_model": pasta.spec, "base_model": base.spec,
-            "overall": summarize(rows),
-            "by_shape": {s: summarize([r for r in rows if r["shape"] == s])
-                         for s in sorted({r["shape"] for r in rows})},
+    held = [r for r in rows if r["phrasing"] == "held-out"]
+    return {"split": split, "n": len(held), "pasta_model": pasta.spec, "base_model": base.spec,
+            "apar_model": apar.spec if apar is not None else None,
+            "overall": summarize(held),
+            "by_shape": {s: summarize([r for r in held if r["shape"] == s])
+                         for s in sorted({r["shape"] for r in held})},
+            "by_phrasing": {k: summarize([r for r in rows if r["phrasing"] == k])
+                            for k in ("held-out", "training")
+                            if any(r["phrasing"] == k for r in rows)},
             "rows": rows}
 
 
@@ -121,7 +145,19 @@ def summarize(rows: list[dict]) -> dict:
         if other else None,
         "parse_ok_rate": mean([float(r["pasta"]["tag_errors"] == 0) for r in rows]),
         **_viewer_summary(rows, split_rows, mean),
+        **_apar_summary(rows, mean),
     }
+
+
+def _apar_summary(rows: list[dict], mean) -> dict:
+    """The APAR-style model's judge and theoretical speed-up, when it was evaluated."""
+    a = [r for r in rows if "apar" in r]
+    if not a:
+        return {}
+    return {"judge_apar": mean([r["apar"]["judge"] for r in a]),
+            "apar_theoretical_speedup_geomean": geomean(
+                [metrics.theoretical_speedup(r["base"]["tokens_total"], r["apar"]["steps"])
+                 for r in a])}
 
 
 def _viewer_summary(rows: list[dict], split_rows: list[dict], mean) -> dict:
@@ -129,7 +165,22 @@ def _viewer_summary(rows: list[dict], split_rows: list[dict], mean) -> dict:
     v = [r["viewer"] for r in rows if "viewer" in r]
     vs = [r["viewer"] for r in split_rows if "viewer" in r]
     fid = [x["topic_fidelity"] for x in v if x["topic_fidelity"] is not None]
+    out_rows = [r["viewer"] for r in rows if r.get("outside") and "viewer" in r]
+    in_world = [r["viewer"] for r in rows
+                if not r.get("outside") and not r.get("unknown") and "viewer" in r]
+    ppp = [x["promises_per_part"] for x in vs if x.get("promises_per_part") is not None]
+    cov = [x["base_coverage"] for x in vs if x.get("base_coverage") is not None]
+
+    def rate(xs: list[dict], key: str) -> float | None:
+        return mean([float(x.get(key, False)) for x in xs]) if xs else None
+
     return {  # "names every asked entity" is asked of prompts with parts to split
+        "outside_honest_pasta_rate": rate(out_rows, "honest_pasta"),
+        "outside_honest_base_rate": rate(out_rows, "honest_base"),
+        "in_world_refused_pasta_rate": rate(in_world, "honest_pasta"),
+        "in_world_refused_base_rate": rate(in_world, "honest_base"),
+        "promises_per_part_mean": mean(ppp) if ppp else None,
+        "base_coverage": mean(cov) if cov else None,
         "names_all_pasta_rate": mean([float(x["names_all_pasta"]) for x in vs]) if vs else None,
         "names_all_base_rate": mean([float(x["names_all_base"]) for x in vs]) if vs else None,
         "one_promise_per_part_rate": mean([float(x["one_promise_per_part"]) for x in vs])
@@ -139,20 +190,39 @@ def _viewer_summary(rows: list[dict], split_rows: list[dict], mean) -> dict:
     }
 
 
-def to_markdown(result: dict) -> str:
+SPEED_COLUMNS = ["n", "judge_pasta", "judge_base", "judge_apar", "wall_speedup_geomean",
+                 "theoretical_speedup_geomean", "apar_theoretical_speedup_geomean",
+                 "reference_speedup_geomean", "parallelism_mean", "promise_rate_splittable",
+                 "promise_rate_other", "parse_ok_rate"]
+VIEWER_COLUMNS = ["n", "promise_rate_splittable", "names_all_pasta_rate", "names_all_base_rate",
+                  "base_coverage", "one_promise_per_part_rate", "promises_per_part_mean",
+                  "topic_fidelity", "duplicate_topic_rate", "parse_ok_rate",
+                  "outside_honest_pasta_rate", "outside_honest_base_rate",
+                  "in_world_refused_pasta_rate", "in_world_refused_base_rate"]
+
+
+def _table(cols: list[str], named: list[tuple[str, dict]]) -> list[str]:
     def fmt(v):
         return "–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
-    cols = ["n", "judge_pasta", "judge_base", "wall_speedup_geomean",
-            "theoretical_speedup_geomean", "reference_speedup_geomean", "parallelism_mean",
-            "promise_rate_splittable", "promise_rate_other", "parse_ok_rate",
-            "names_all_pasta_rate", "names_all_base_rate", "one_promise_per_part_rate",
-            "topic_fidelity", "duplicate_topic_rate"]
-    lines = [f"Evaluation on the `{result['split']}` split ({result['n']} prompts): "
-             f"`{result['pasta_model']}` (PASTA) vs `{result['base_model']}` (sequential).", "",
-             "| shape | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for name, s in [("**overall**", result["overall"]), *result["by_shape"].items()]:
-        lines.append(f"| {name} | " + " | ".join(fmt(s.get(c)) for c in cols) + " |")
+    cols = [c for c in cols if any(s.get(c) is not None for _, s in named)]
+    lines = ["| rows | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    return lines + [f"| {name} | " + " | ".join(fmt(s.get(c)) for c in cols) + " |"
+                    for name, s in named]
+
+
+def to_markdown(result: dict) -> str:
+    by_shape = [("**overall**", result["overall"]), *result["by_shape"].items()]
+    lines = [f"Evaluation on the `{result['split']}` split ({result['n']} prompts in held-out "
+             f"phrasings): `{result['pasta_model']}` (PASTA) vs `{result['base_model']}` "
+             f"(sequential)" + (f" and `{result['apar_model']}` (APAR-style)"
+                                if result.get("apar_model") else "") + ".", "",
+             "### Quality and speed, per shape", "", *_table(SPEED_COLUMNS, by_shape), "",
+             "### What a viewer notices, per shape", "", *_table(VIEWER_COLUMNS, by_shape)]
+    if result.get("by_phrasing"):
+        named = [(f"{k} phrasings", s) for k, s in result["by_phrasing"].items()]
+        lines += ["", "### Held-out vs training phrasings (same held-out entity combinations)",
+                  "", *_table(SPEED_COLUMNS[:4], named), "", *_table(VIEWER_COLUMNS, named)]
     return "\n".join(lines) + "\n\n" + COLUMNS
 
 COLUMNS = """`judge_*`: deterministic judge score in [0, 1] (factual precision, recall, coverage).
@@ -165,6 +235,10 @@ about (PASTA, base).
 `one_promise_per_part_rate`: share of prompts with parts where PASTA promised exactly one chunk
 per asked part. `topic_fidelity`: share of the facts stated in chunks that are about the chunk's
 own topic. `duplicate_topic_rate`: share of PASTA answers promising a topic twice.
+`promises_per_part_mean`: chunks promised ÷ parts asked for. `base_coverage`: share of the asked
+entities the base answer names. `outside_honest_*_rate`: share of the prompts outside the world
+answered "I do not know ...". `in_world_refused_*_rate`: share of the prompts inside the world
+answered that way (wrongly). `*_apar*`: the APAR-style model (rules-annotated answers).
 """
 
 

@@ -7,8 +7,14 @@
   stage 1    from stage 0, SFT on the ANNOTATED answers with the shared layout, so that the
              base and the PASTA model get the same epochs on the same answers and differ
              only in the annotations
+  apar       pasta-tiny-apar: stage 0 finetuned with stage 1's settings on the same answers
+             annotated by syntax rules alone (`pasta_core.annotate`, APAR's recipe): the
+             hand-made splitting baseline of issue #15
   stage 2    preference optimisation (BoNBoN) on the model's own samples
-  eval       test split: both models, judge and speed-ups → model cards
+  eval       test split: the models, judge and speed-ups → model cards
+
+Every stage also sees Skeleton-of-Thought's two prompts (`pasta_core.sot`) over a share of
+the examples, so the SoT mode runs on the bundled models.
 
 Deterministic for a seed (CPU, one process). Each model is saved in bf16 safetensors with a
 model card that holds its data, settings and metrics.
@@ -25,10 +31,12 @@ from pathlib import Path
 
 import torch
 
+from ..annotate import annotate
 from ..models import LoadedModel
+from ..world import SHAPES, grammar
 from ..world.tokenizer import build_world_tokenizer
 from .config import TrainConfig, preset
-from .data import Record, TagGrammar, encode_record, grammar_contexts
+from .data import Record, TagGrammar, encode_record, grammar_contexts, sot_sequences
 from .evaluate import evaluate, to_markdown
 from .evaluate import write as write_eval
 from .loop import LoopConfig, train_sft
@@ -54,10 +62,17 @@ class WorldRecipe:
     vocab_size: int = 2048
     shape: ModelShape = field(default_factory=ModelShape)
     n_train: int = 6000
-    n_eval: int = 140
+    # test prompts per evaluation: in held-out phrasings, and (n_eval_seen) in training ones
+    n_eval: int = 340
+    n_eval_seen: int = 170
+    eval_tokens: int = 320  # max_new_tokens of each evaluated answer
+    # share of the examples that also teach Skeleton-of-Thought's two prompts
+    sot_rate: float = 0.15
+    # build the APAR-style model (rule-annotated answers) too
+    apar: bool = True
     # many small steps: a model this small needs updates more than tokens to learn to copy
     # the prompt's entities into its answer
-    base: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=10, lr=2e-3,
+    base: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=8, lr=2e-3,
                                                                 batch_tokens=2048))
     sft: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=4, lr=1e-3,
                                                                batch_tokens=2048))
@@ -72,6 +87,7 @@ class WorldRecipe:
     def quick(cls) -> WorldRecipe:
         """A few minutes end to end, for tests and the UI's CPU demo: tiny and undertrained."""
         return cls(vocab_size=512, shape=ModelShape(64, 2, 2, 2, 128), n_train=120, n_eval=8,
+                   n_eval_seen=4, eval_tokens=48,
                    base=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048),
                    sft=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048),
                    stage2=PrefConfig(prompts=4, n_samples=4, rounds=1, max_new_tokens=48,
@@ -80,6 +96,9 @@ class WorldRecipe:
 
 # stage checkpoints kept in `out` for --resume (not shipped)
 STAGE0_DIR, STAGE1_DIR = "stage0", "stage1"
+APAR_DIR = "pasta-tiny-apar"
+# bump when the world's generated data changes, so --resume never reuses a stale stage
+DATA_VERSION = 2
 
 
 def new_model(tok, shape: ModelShape, seed: int) -> torch.nn.Module:
@@ -123,12 +142,14 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     annotated = [r.response for r in records]
     lap("tokenizer+data")
 
+    sot_seqs = sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
     plain_seqs = [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
-                  for ex in examples]
+                  for ex in examples] + sot_seqs
     ann_seqs = [encode_record(Record(ex.prompt, a), tok, eos, annotated=True)
-                for ex, a in zip(examples, annotated, strict=True)]
+                for ex, a in zip(examples, annotated, strict=True)] + sot_seqs
     key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
-            "shape": asdict(recipe.shape), "base": asdict(recipe.base)}
+            "shape": asdict(recipe.shape), "base": asdict(recipe.base),
+            "sot_rate": recipe.sot_rate, "data": DATA_VERSION}
     key_sft = {**key0, "sft": asdict(recipe.sft)}
 
     def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,
@@ -159,6 +180,16 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     hist1_dicts = sft_stage("stage1 sft", STAGE1_DIR, key1, ann_seqs + ctx, recipe.sft,
                             STAGE0_DIR, recipe.grammar_weight)
     lap("stage1")
+    hist_apar: list[dict] = []
+    if recipe.apar:  # the same recipe as stage 1, on answers split by syntax rules alone
+        rule_records = [Record(ex.prompt, annotate(ex.plain, lambda t: len(tok.encode(
+            t, add_special_tokens=False)))) for ex in examples]
+        apar_seqs = [encode_record(r, tok, eos, annotated=True) for r in rule_records]
+        actx = grammar_contexts(rule_records, tok, eos) if recipe.grammar_weight else []
+        hist_apar = sft_stage("apar sft", APAR_DIR, {**key1, "apar": True},
+                              apar_seqs + sot_seqs + actx, recipe.sft, STAGE0_DIR,
+                              recipe.grammar_weight)
+        lap("apar")
 
     model = AutoModelForCausalLM.from_pretrained(out / STAGE1_DIR, dtype=torch.float32).eval()
     s2 = _stage2(as_loaded("stage1", model, tok), out / "pasta-tiny", recipe, progress)
@@ -172,9 +203,10 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "total_s": time.perf_counter() - t0, "machine": _machine(),
         "params": sum(p.numel() for p in model.parameters()),
         "vocab": len(tok), "train_examples": len(examples),
+        "phrasings": grammar.phrasing_count({k: v.templates for k, v in SHAPES.items()}),
         "train_tokens": {"plain": sum(map(len, plain_seqs)), "annotated": sum(map(len, ann_seqs))},
         "history": {"stage0": hist0, "base": hist_base, "stage1": hist1_dicts,
-                    "stage2": s2["history"]},
+                    "apar": hist_apar, "stage2": s2["history"]},
         "stage2": {"points": s2["points"], "fronts": s2["fronts"]},
         "eval": {k: v for k, v in result.items() if k != "rows"},
     }
@@ -187,18 +219,25 @@ def _evaluate_shipped(out: Path, recipe: WorldRecipe, progress: bool) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     loaded = {}
-    for name in ("pasta-tiny", "pasta-tiny-base"):
+    for name in shipped(recipe):
         m = AutoModelForCausalLM.from_pretrained(out / name, dtype=torch.float32).eval()
         loaded[name] = as_loaded(f"bundled:{name}", m, AutoTokenizer.from_pretrained(out / name))
     return evaluate(loaded["pasta-tiny"], loaded["pasta-tiny-base"], "test", recipe.n_eval,
-                    seed=recipe.seed, progress=progress)
+                    seed=recipe.seed, max_new_tokens=recipe.eval_tokens, progress=progress,
+                    n_seen=recipe.n_eval_seen,
+                    apar=loaded.get(APAR_DIR))
+
+
+def shipped(recipe: WorldRecipe) -> tuple[str, ...]:
+    """The model folders a world build ships."""
+    return ("pasta-tiny", "pasta-tiny-base") + ((APAR_DIR,) if recipe.apar else ())
 
 
 def _write_outputs(out: Path, report: dict, result: dict) -> None:
-    """report.json, eval.json/eval.md and both model cards."""
+    """report.json, eval.json/eval.md and the model cards."""
     (out / "report.json").write_text(json.dumps(report, indent=1))
     write_eval(result, out)
-    for name in ("pasta-tiny", "pasta-tiny-base"):
+    for name in [n for n in (*shipped(WorldRecipe()), APAR_DIR) if (out / n).is_dir()]:
         (out / name / "README.md").write_text(model_card(name, report, result))
 
 
@@ -226,6 +265,11 @@ def model_card(name: str, report: dict, result: dict) -> str:
             "and then on its own samples (stage 2, BoNBoN preference optimisation scored by "
             "theoretical speed-up + λ·quality)"
             if name == "pasta-tiny" else
+            "the APAR-style model (issue #15's hand-made baseline): the same stage-0 model, "
+            "finetuned with stage 1's settings on the same answers annotated by syntax rules "
+            "alone (`pasta_core.annotate`: list items and paragraphs after an intro become "
+            "chunks), so it differs from the PASTA model's stage 1 only in where the splits are"
+            if name == APAR_DIR else
             "the sequential baseline (the paper's Baseline-SFT): the same stage-0 model, "
             "finetuned with stage 1's settings on the same answers without annotations, so it "
             "has had exactly the PASTA model's stage-0 and stage-1 training but for the tags")
@@ -241,8 +285,10 @@ def model_card(name: str, report: dict, result: dict) -> str:
   the world's text, PASTA-LANG tags as dedicated tokens); {report['params']:,} parameters;
   bf16 safetensors.
 * Data: the bundled synthetic world (`pasta_core/world`), {report['train_examples']} training
-  examples over 14 prompt shapes (half with independent parts); test prompts use entity
-  combinations and phrasings never seen in training.
+  examples over {len(SHAPES)} prompt shapes, worded by a prompt grammar
+  (`pasta_core/world/grammar.py`, {report.get('phrasings', 0):,} distinct phrasings); a share
+  {r.get('sot_rate', 0)} of them also as Skeleton-of-Thought's two prompts. Test prompts use
+  entity combinations and phrasing families never seen in training.
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
   stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
   write, also over each answer's main-thread-only form); stage 2 {r['stage2']}.

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 
 from pasta_core import lang
 from pasta_core.world.facts import CATEGORIES, ENTITIES, Entity
+from pasta_core.world.outside import HONEST, is_honest
 
 if TYPE_CHECKING:
     from pasta_core.world.prompts import Example
@@ -278,6 +279,12 @@ def mentioned_entities(text: str) -> set[str]:
     return {idx.mention_ids[m.group()] for m in idx.mention.finditer(text)}
 
 
+def _says_unknown(text: str, name: str) -> bool:
+    """The response says it does not know ``name`` (its words, any case, "the" optional)."""
+    core = re.escape(name.removeprefix("the ").lower())
+    return re.search(rf"{HONEST.lower()} anything about (the )?{core}", text.lower()) is not None
+
+
 def _has_word(text: str, word: str) -> bool:
     return re.search(rf"(?<![\w+#]){re.escape(word)}(?![\w+#])", text, re.IGNORECASE) is not None
 
@@ -309,11 +316,20 @@ def _score(example: Example, response: str) -> JudgeScore:
     false_claims = len(claims) - true_claims
     precision = true_claims / (true_claims + FALSE_WEIGHT * false_claims) if claims else 1.0
     recall, asked, stated = _recall(example, claims)
+    if example.outside:  # the one right answer: say so, and state nothing false
+        honest = float(is_honest(text))
+        return JudgeScore(precision=precision, recall=honest, coverage=honest,
+                          total=precision**2 * honest, claims=len(claims),
+                          true_claims=true_claims, facts_asked=0, facts_stated=0,
+                          entities_mentioned=0, conclusion_ok=None)
 
     wanted = list(dict.fromkeys(example.entities))
     named = mentioned_entities(text)
     mentioned = sum(1 for e in wanted if e in named)
     coverage = mentioned / len(wanted) if wanted else 1.0
+    if example.unknown:  # each thing the world does not hold: said not to be known
+        said = sum(_says_unknown(text, name) for name in example.unknown)
+        coverage = (mentioned + said) / (len(wanted) + len(example.unknown))
     conclusion_ok: bool | None = None
     if example.needs_conclusion:
         sentences = _sentences(text)

@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pasta_core import lang
+from pasta_core.world import grammar, outside
 from pasta_core.world.facts import (
     CATEGORIES,
     ENTITIES,
@@ -138,6 +139,14 @@ class Example:
     free_facts: bool = False
     split: str = ""
     template_id: str = ""
+    # things asked about that the world does not hold (answered "I do not know ...")
+    unknown: list[str] = field(default_factory=list)
+    # the whole request is outside the world: the only right answer is an honest one
+    outside: bool = False
+    # what decides the split when it is not the entities (an everyday question's text)
+    split_key: list[str] = field(default_factory=list)
+    # the split the prompt's wording (its phrasing family) belongs to
+    phrasing: str = ""
 
     @property
     def plain(self) -> str:
@@ -152,7 +161,7 @@ class Example:
 
     @property
     def combination(self) -> str:
-        return combination_key(self.entities)
+        return combination_key(self.split_key or [*self.entities, *self.unknown])
 
 
 def stand_in_count_tokens(text: str) -> int:
@@ -223,13 +232,10 @@ def split_of_combination(entity_ids: list[str]) -> str:
     return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
 
 
-def template_split(index: int, n_templates: int) -> str:
-    """The split a prompt template belongs to: last → test, one before → validation."""
-    if index == n_templates - 1:
-        return "test"
-    if index == n_templates - 2:
-        return "validation"
-    return "train"
+def template_split(index: int, n_templates: int = 0) -> str:
+    """The split a prompt template (a phrasing family's core) belongs to: every fifth from
+    the fifth → test, every fifth from the fourth → validation (``grammar.option_split``)."""
+    return grammar.option_split(index)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,6 +309,20 @@ def _pick_entities(rng: random.Random, k: int, same_category: bool = False) -> l
     return [ENTITIES[i] for i in rng.sample(pool, k)]
 
 
+def _said(ents: list[Entity], rng: random.Random) -> list[str]:
+    """The entities' names as a visitor might write them (``grammar.say_name``)."""
+    return [grammar.say_name(e.name, rng, e.plural) for e in ents]
+
+
+# how many parts a list request asks for: 2-8, most often 3-5
+_MANY = (2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 6, 7, 8)
+
+
+def _facts_per_part(n: int) -> int:
+    """Fewer facts each when many parts are asked for, so an answer stays under 300 tokens."""
+    return 4 if n <= 3 else 3 if n <= 5 else 2
+
+
 def _interleave(parts: list[Part], sep: str) -> list[Segment]:
     """Parts one after another, each but the first led by ``sep``. The separator belongs to
     the part, so the main thread writes nothing between two promises: every main-thread
@@ -339,30 +359,80 @@ _DESCRIBE_INTROS = ("", "", "Sure.\n\n")
 
 
 def _build_describe_many(rng: random.Random, template: str, split: str) -> Example | None:
-    ents = _pick_entities(rng, rng.randint(3, 5), same_category=rng.random() < 0.4)
+    n = rng.choice(_MANY)
+    ents = _pick_entities(rng, n, same_category=rng.random() < 0.4)
     if split_of_combination([e.id for e in ents]) != split:
         return None
-    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, 4, rng), rng))) for e in ents]
+    k = _facts_per_part(n)
+    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
     segments: list[Segment] = [Piece(rng.choice(_DESCRIBE_INTROS)), *_interleave(parts, "\n\n")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
-    prompt = template.format(items=_items([e.name for e in ents]))
+    prompt = grammar.say_list(template, _said(ents, rng), rng)
     return _ex("describe_many", True, prompt, [e.id for e in ents], facts, segments,
                free_facts=True)
+
+
+# groups a request may name as a whole: (phrase, category, attribute, values)
+_GROUPS: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("the planets", "body", "type", ("rocky planet", "gas giant", "ice giant")),
+    ("the gas giants and ice giants", "body", "type", ("gas giant", "ice giant")),
+    ("the dwarf planets", "body", "type", ("dwarf planet",)),
+    ("the string instruments", "instrument", "family", ("string",)),
+    ("the woodwind instruments", "instrument", "family", ("woodwind",)),
+    ("the brass instruments", "instrument", "family", ("brass",)),
+    ("the noble gases", "element", "element type", ("noble gas",)),
+    ("the halogens", "element", "element type", ("halogen",)),
+    ("the alkali metals", "element", "element type", ("alkali metal",)),
+    ("the transition metals", "element", "element type", ("transition metal",)),
+    ("the countries of Asia", "country", "continent", ("Asia",)),
+    ("the countries of Africa", "country", "continent", ("Africa",)),
+    ("the countries of South America", "country", "continent", ("South America",)),
+    ("the rivers of Europe", "river", "continent", ("Europe",)),
+    ("the rivers of Africa", "river", "continent", ("Africa",)),
+    ("the rivers of Asia", "river", "continent", ("Asia",)),
+    ("the mountains of Asia", "mountain", "continent", ("Asia",)),
+    ("the mountains of Europe", "mountain", "continent", ("Europe",)),
+    ("the reptiles", "animal", "class", ("reptile",)),
+    ("the birds", "animal", "class", ("bird",)),
+]
+
+
+def group_members(phrase: str) -> list[Entity]:
+    """The world's members of a named group, in the world's order (planets from the Sun)."""
+    _, cat, attr, values = next(g for g in _GROUPS if g[0] == phrase)
+    members = [e for e in entities_in(cat) if e.facts.get(attr) in values]
+    if all("order" in e.facts for e in members):
+        return sorted(members, key=lambda e: _number(e.facts["order"]))
+    return sorted(members, key=lambda e: e.name.removeprefix("the ").lower())
+
+
+def _build_describe_group(rng: random.Random, template: str, split: str) -> Example | None:
+    phrase = rng.choice([g[0] for g in _GROUPS])
+    ents = group_members(phrase)
+    if not 2 <= len(ents) <= 8 or split_of_combination([e.id for e in ents]) != split:
+        return None
+    k = _facts_per_part(len(ents))
+    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
+    segments: list[Segment] = [Piece(f"There are {len(ents)}.\n\n"),
+                               *_interleave(parts, "\n\n")]
+    facts = [p.fact for part in parts for p in part.pieces if p.fact]
+    return _ex("describe_group", True, template.format(group=phrase), [e.id for e in ents],
+               facts, segments, free_facts=True)
 
 
 _K_WORDS = {2: "two", 3: "three", 4: "four"}
 
 
 def _build_facts_each(rng: random.Random, template: str, split: str) -> Example | None:
-    ents = _pick_entities(rng, rng.randint(3, 4), same_category=rng.random() < 0.5)
+    ents = _pick_entities(rng, rng.choice(_MANY[:-2]), same_category=rng.random() < 0.5)
     if split_of_combination([e.id for e in ents]) != split:
         return None
-    k = rng.choice((3, 4))
+    k = rng.choice((2, 3)) if len(ents) > 3 else rng.choice((2, 3, 4))
     parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
     intro = rng.choice((f"{_cap(_K_WORDS[k])} facts each.\n\n", ""))
     segments: list[Segment] = [Piece(intro), *_interleave(parts, "\n\n")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
-    prompt = template.format(k=_K_WORDS[k], items=_items([e.name for e in ents]))
+    prompt = grammar.say_list(template, _said(ents, rng), rng, k=_K_WORDS[k])
     return _ex("facts_each", True, prompt, [e.id for e in ents], facts, segments,
                free_facts=True)
 
@@ -374,13 +444,13 @@ def _build_one_attr_many(rng: random.Random, template: str, split: str) -> Examp
     pool = sorted(e.id for e in entities_in(cat) if attr in e.facts)
     if len(pool) < 3:
         return None
-    ents = [ENTITIES[i] for i in rng.sample(pool, rng.randint(3, min(6, len(pool))))]
+    ents = [ENTITIES[i] for i in rng.sample(pool, min(rng.choice(_MANY), len(pool)))]
     if split_of_combination([e.id for e in ents]) != split:
         return None
     parts = [Part(e.topic, (Piece(render_fact(e.id, attr, rng=rng), (e.id, attr)),))
              for e in ents]
     label = CATEGORIES[cat].attributes[attr].label
-    prompt = template.format(label=label, items=_items([e.name for e in ents]))
+    prompt = grammar.say_list(template, _said(ents, rng), rng, label=label)
     return _ex("one_attr_many", True, prompt, [e.id for e in ents], [(e.id, attr) for e in ents],
                _interleave(parts, rng.choice((" ", "\n"))))
 
@@ -415,7 +485,8 @@ def _build_compare(rng: random.Random, template: str, split: str) -> Example | N
     segments: list[Segment] = [*_interleave(parts, " "), Sync(),
                                Piece(f" So {winner.name} {phrase}.")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
-    prompt = template.format(a=a.name, b=b.name, cmp=phrase)
+    sa, sb = _said([a, b], rng)
+    prompt = template.format(a=sa, b=sb, cmp=phrase)
     return _ex("compare_conclude", True, prompt, [a.id, b.id], facts, segments,
                needs_conclusion=True, conclusion_key=winner.name,
                conclusion_distractors=[loser.name])
@@ -447,7 +518,8 @@ def _build_same_or_different(rng: random.Random, template: str, split: str) -> E
     conclusion = (f"So both have the same {label}." if is_same
                   else f"So they do not have the same {label}.")
     segments: list[Segment] = [*_interleave(parts, " "), Sync(), Piece(" " + conclusion)]
-    prompt = template.format(a=a.name, b=b.name, label=label)
+    sa, sb = _said([a, b], rng)
+    prompt = template.format(a=sa, b=sb, label=label)
     key, other = ("both", "not") if is_same else ("not", "both")
     return _ex("same_or_different", True, prompt, [a.id, b.id], [(a.id, attr), (b.id, attr)],
                segments, needs_conclusion=True, conclusion_key=key,
@@ -459,12 +531,26 @@ def _question(entity: Entity, attr: str) -> str:
     return _cap(fill(q, entity, entity.facts[attr], start=False))
 
 
+def _question_list(questions: list[str], rng: random.Random) -> str:
+    """Questions written as a numbered list, bullets, one per line, or ``Q1:`` labels."""
+    style = rng.choice(("numbers", "numbers", "bullets", "lines", "labels", "parens"))
+    if style == "bullets":
+        return "\n".join(f"- {q}" for q in questions)
+    if style == "lines":
+        return "\n".join(questions)
+    if style == "labels":
+        return "\n".join(f"Q{i}: {q}" for i, q in enumerate(questions, 1))
+    if style == "parens":
+        return "\n".join(f"{i}) {q}" for i, q in enumerate(questions, 1))
+    return "\n".join(f"{i}. {q}" for i, q in enumerate(questions, 1))
+
+
 def _build_quiz(rng: random.Random, template: str, split: str) -> Example | None:
-    ents = _pick_entities(rng, rng.randint(3, 5))
+    ents = _pick_entities(rng, rng.choice(_MANY))
     if split_of_combination([e.id for e in ents]) != split:
         return None
     asked = [(e, rng.choice(sorted(e.facts))) for e in ents]
-    questions = "\n".join(f"{i}. {_question(e, a)}" for i, (e, a) in enumerate(asked, 1))
+    questions = _question_list([_question(e, a) for e, a in asked], rng)
     segments: list[Segment] = [  # the number is part of each answer's chunk
         Part(e.topic, (Piece(render_fact(e.id, a, rng=rng), (e.id, a)),),
              lead=("\n" if i > 1 else "") + f"{i}. ")
@@ -475,10 +561,10 @@ def _build_quiz(rng: random.Random, template: str, split: str) -> Example | None
 
 
 def _build_study_sheet(rng: random.Random, template: str, split: str) -> Example | None:
-    ents = _pick_entities(rng, rng.randint(3, 4), same_category=rng.random() < 0.5)
+    ents = _pick_entities(rng, rng.choice(_MANY[:-2]), same_category=rng.random() < 0.5)
     if split_of_combination([e.id for e in ents]) != split:
         return None
-    k = rng.choice((3, 4))
+    k = rng.choice((2, 3)) if len(ents) > 3 else rng.choice((3, 4))
     parts = []
     for e in ents:
         pieces = _fact_pieces(e, _sample_attrs(e, k, rng), rng, prefix="- ")
@@ -487,12 +573,45 @@ def _build_study_sheet(rng: random.Random, template: str, split: str) -> Example
     segments: list[Segment] = [Piece(f"{title}\n\n"), *_interleave(parts, "\n\n"),
                                Piece("\n\nReview each section once more before the test.")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
-    prompt = template.format(items=_items([e.name for e in ents]))
+    prompt = grammar.say_list(template, _said(ents, rng), rng)
     return _ex("study_sheet", True, prompt, [e.id for e in ents], facts, segments,
                free_facts=True)
 
 
 # --- not splittable --------------------------------------------------------------------------
+
+
+def _build_partly_known(rng: random.Random, template: str, split: str) -> Example | None:
+    known = _pick_entities(rng, rng.choice((1, 2, 2, 3, 3, 4)))
+    name = (rng.choice(outside.REAL_UNKNOWN) if rng.random() < 0.5
+            else outside.invented_name(rng))
+    if split_of_combination([*(e.id for e in known), name]) != split:
+        return None
+    k = _facts_per_part(len(known) + 1)
+    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in known]
+    at = rng.randint(0, len(parts))
+    parts.insert(at, Part(name.removeprefix("the "), (Piece(outside.unknown_part(name)),)))
+    said = _said(known, rng)
+    said.insert(at, name)
+    segments: list[Segment] = [*_interleave(parts, "\n\n")]
+    facts = [p.fact for part in parts for p in part.pieces if p.fact]
+    return _ex("partly_known", True, grammar.say_list(template, said, rng),
+               [e.id for e in known], facts, segments, free_facts=True, unknown=[name])
+
+
+def _build_outside(rng: random.Random, template: str, split: str) -> Example | None:
+    roll = rng.random()
+    if roll < 0.5:
+        prompt, name = rng.choice(outside.EVERYDAY), None
+        key = prompt
+    else:
+        name = rng.choice(outside.REAL_UNKNOWN) if roll < 0.75 else outside.invented_name(rng)
+        prompt, key = template.format(a=name), name
+    if split_of_combination([key]) != split:
+        return None
+    segments: list[Segment] = [Piece(outside.outside_answer(rng, name))]
+    return _ex("outside", False, prompt, [], [], segments,
+               unknown=[name] if name else [], outside=True, split_key=[key])
 
 
 def _build_single_fact(rng: random.Random, template: str, split: str) -> Example | None:
@@ -623,7 +742,7 @@ def _build_describe_one(rng: random.Random, template: str, split: str) -> Exampl
         if i:
             segments.append(Piece(" "))
         segments.append(p)
-    return _ex("describe_one", False, template.format(a=e.name), [e.id],
+    return _ex("describe_one", False, template.format(a=_said([e], rng)[0]), [e.id],
                [p.fact for p in pieces if p.fact], segments, free_facts=True)
 
 
@@ -641,28 +760,60 @@ def _build_reverse_lookup(rng: random.Random, template: str, split: str) -> Exam
 
 SHAPES: dict[str, Shape] = {s.name: s for s in [
     Shape("describe_many", True, "describe several entities, one part each", (
-        "Tell me about {items}.",
-        "Give me a short description of {items}.",
-        "Describe {items}, a short paragraph each.",
-        "What can you tell me about {items}?",
-        "Write a brief note on each of these: {items}.",
-        "I would like a quick overview of {items}, please.",
+        'Tell me about {items}.',
+        'Describe {items}.',
+        'Give me a short description of {items}.',
+        'What can you tell me about {items}?',
+        'Quick notes please: {items}.',
+        'Write a paragraph on each of {items}.',
+        'I would like a quick overview of {items}, please.',
+        'Could you describe {items}?',
+        'Say something about each of {items}.',
+        'Describe {items} for a school report.',
+        'Notes on {items}, please.',
+        'What do you know about {items}?',
+        'Give a brief introduction to {items}.',
+        'Summarise {items}.',
+        'Can you tell me a bit about {items}?',
+        'Write a short note on each of these: {items}.',
+        'Introduce {items} in a few sentences each.',
+        'I want to learn about {items}.',
+        'Describe each of {items} briefly.',
+        'Give me an overview of {items}.',
     ), _build_describe_many),
     Shape("facts_each", True, "N facts about each of a list", (
-        "Give {k} facts about each of {items}.",
-        "List {k} facts for each of these: {items}.",
-        "For each of {items}, tell me {k} things.",
-        "Share {k} facts about every one of {items}.",
-        "I need {k} facts on each of the following: {items}.",
-        "What are {k} true facts about each of {items}?",
+        'Give {k} facts about each of {items}.',
+        'List {k} facts for each of these: {items}.',
+        'For each of {items}, tell me {k} things.',
+        'Share {k} facts about every one of {items}.',
+        'I need {k} facts on each of the following: {items}.',
+        'What are {k} true facts about each of {items}?',
+        'Tell me {k} things about each of {items}.',
+        'Write {k} facts on every one of {items}.',
+        "I'd like {k} facts per item: {items}.",
+        'Give me {k} quick facts on each: {items}.',
+        'Name {k} facts about each of {items}.',
+        'For every one of {items}, list {k} facts.',
+        'Please give {k} facts each about {items}.',
+        'Can you list {k} facts about each of {items}?',
+        'Facts, {k} each, about {items}.',
     ), _build_facts_each),
     Shape("one_attr_many", True, "the same attribute for several entities", (
-        "What is the {label} of each of {items}?",
-        "Give the {label} of {items}.",
-        "For each of {items}, state the {label}.",
-        "Tell me the {label} for each of these: {items}.",
-        "List the {label} of {items}, one by one.",
-        "I need the {label} of every one of these: {items}.",
+        'What is the {label} of each of {items}?',
+        'Give the {label} of {items}.',
+        'For each of {items}, state the {label}.',
+        'Tell me the {label} for each of these: {items}.',
+        'List the {label} of {items}, one by one.',
+        'I need the {label} of every one of these: {items}.',
+        'Look up the {label} of {items}.',
+        'Which {label} does each of {items} have?',
+        'Quick: the {label} of {items}?',
+        'Can you give me the {label} of each of {items}?',
+        'State the {label} of each of these: {items}.',
+        'Find the {label} of {items}.',
+        'What {label} goes with each of {items}?',
+        'Please list the {label} of {items}.',
+        'The {label} of each of {items}, please.',
     ), _build_one_attr_many),
     Shape("compare_conclude", True, "describe two things, then conclude from both", (
         "Compare {a} and {b}. Which one {cmp}?",
@@ -681,21 +832,75 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Do {a} and {b} share a {label}? Look up each one first.",
     ), _build_same_or_different),
     Shape("quiz", True, "several independent questions", (
-        "Answer these questions:\n{qs}",
-        "Quick quiz:\n{qs}",
-        "Please answer each of the following:\n{qs}",
-        "Here are some questions for you:\n{qs}",
-        "Can you answer all of these?\n{qs}",
-        "Test time. Answer each one:\n{qs}",
+        'Answer these questions:\n{qs}',
+        'Quick quiz:\n{qs}',
+        'Please answer each of the following:\n{qs}',
+        'Here are some questions for you:\n{qs}',
+        'Test time. Answer each one:\n{qs}',
+        'Can you answer all of these?\n{qs}',
+        'A few questions:\n{qs}',
+        'Answer briefly:\n{qs}',
+        'Help me with my homework:\n{qs}',
+        'Trivia round! Answer:\n{qs}',
+        'Questions:\n{qs}',
+        'Please reply to each question:\n{qs}',
+        'Give short answers:\n{qs}',
+        'Can you help with these?\n{qs}',
+        '{qs}',
     ), _build_quiz),
     Shape("study_sheet", True, "a sheet with an independent section per topic", (
-        "Make a study sheet with one section for each of {items}.",
-        "Write study notes on {items}, with a separate section for each.",
-        "Create a revision sheet covering {items}, one section per topic.",
-        "Prepare short notes on {items}, with one heading each.",
-        "I am studying {items}. Write a section on each.",
-        "Draft a fact sheet with sections on {items}.",
+        'Make a study sheet with one section for each of {items}.',
+        'Write study notes on {items}, with a separate section for each.',
+        'Create a revision sheet covering {items}, one section per topic.',
+        'Prepare short notes on {items}, with one heading each.',
+        'Draft a fact sheet with sections on {items}.',
+        'I am studying {items}. Write a section on each.',
+        'Make a cheat sheet for {items}, one heading per topic.',
+        'Write a handout with a section on each of {items}.',
+        'Study guide please, one part per topic: {items}.',
+        'Put together revision notes with headings for {items}.',
+        'Make me a fact sheet on {items}.',
+        'Create study notes with a heading for each of {items}.',
+        'I have a test on {items}. Make a study sheet.',
+        'Write a sectioned summary of {items}.',
+        'Build a one-page study sheet about {items}.',
     ), _build_study_sheet),
+    Shape("describe_group", True, "every member of a named group, one part each", (
+        'Describe {group}.',
+        'Tell me about all of {group}.',
+        'Give a short note on each of {group}.',
+        'What do you know about {group}?',
+        'Describe every one of {group}.',
+        'Write a paragraph about each of {group}.',
+        'Tell me about each of {group}.',
+        'I want notes on all of {group}.',
+        'Give me an overview of {group}.',
+        'Go through {group} one by one.',
+    ), _build_describe_group),
+    Shape("partly_known", True, "several things, some of which the world does not hold", (
+        'Tell me about {items}.',
+        'Describe {items}.',
+        'Give me a short description of {items}.',
+        'What can you tell me about {items}?',
+        'Quick notes please: {items}.',
+        'Write a paragraph on each of {items}.',
+        'Could you describe {items}?',
+        'Notes on {items}, please.',
+        'Say something about each of {items}.',
+        'Can you tell me a bit about {items}?',
+    ), _build_partly_known),
+    Shape("outside", False, "a request the world cannot answer: one honest answer", (
+        'Tell me about {a}.',
+        'Describe {a}.',
+        'What is {a}?',
+        'What do you know about {a}?',
+        'Explain {a}.',
+        'Give me three facts about {a}.',
+        'Write a note on {a}.',
+        'What is special about {a}?',
+        'Who made {a}?',
+        'Tell me something about {a}.',
+    ), _build_outside),
     Shape("single_fact", False, "one short fact", (
         "{q}",
         "Quick question: {q}",
@@ -738,12 +943,16 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Which {noun} follows {a} {where}? Include its {label}.",
     ), _build_next_in_order),
     Shape("describe_one", False, "a short paragraph about one entity", (
-        "Tell me about {a}.",
-        "Describe {a} briefly.",
-        "What do you know about {a}?",
-        "Give me a short summary of {a}.",
-        "Write two or three sentences about {a}.",
-        "Introduce {a} in a few sentences.",
+        'Tell me about {a}.',
+        'Describe {a} briefly.',
+        'What do you know about {a}?',
+        'Give me a short summary of {a}.',
+        'Write two or three sentences about {a}.',
+        'Introduce {a} in a few sentences.',
+        'Describe {a}.',
+        'Notes on {a}, please.',
+        'What can you tell me about {a}?',
+        'Quick notes please: {a}.',
     ), _build_describe_one),
     Shape("reverse_lookup", False, "find the entity that has a given value", (
         "Which {noun} has {v} as its {label}?",
@@ -767,30 +976,44 @@ def _template_indices(shape: Shape, split: str) -> list[int]:
 
 
 def generate_example(shape_name: str, split: str, rng: random.Random,
-                     max_tries: int = 400) -> Example | None:
-    """One example of a shape whose phrasing and entity combination belong to ``split``."""
+                     max_tries: int = 400, phrasing: str | None = None) -> Example | None:
+    """One example of a shape whose entity combination belongs to ``split`` and whose phrasing
+    (core template, opener, closer) belongs to ``phrasing`` (default: ``split``)."""
     split = _norm_split(split)
+    phrasing = _norm_split(phrasing or split)
     shape = SHAPES[shape_name]
-    indices = _template_indices(shape, split)
+    indices = _template_indices(shape, phrasing)
     for _ in range(max_tries):
         index = rng.choice(indices)
         example = shape.build(rng, shape.templates[index], split)
-        if example is None or split_of_combination(example.entities) != split:
+        if example is None or split_of_combination(
+                example.split_key or [*example.entities, *example.unknown]) != split:
             continue
         example.split = split
         example.template_id = f"{shape.name}/{index}"
+        example.prompt = _cap(grammar.dress(example.prompt, rng, phrasing))
+        example.phrasing = phrasing
         return example
     return None
 
 
-def generate_split(split: str, n: int, seed: int = 0) -> list[Example]:
-    """``n`` examples of ``split``, cycling through the shapes; deterministic in (split, seed).
+# how many times a shape comes up in one cycle of `generate_split` (1 unless listed): the
+# requests a visitor types most, with the most ways to word them, get more examples
+SAMPLING_WEIGHTS: dict[str, int] = {"describe_many": 2}
+
+
+def generate_split(split: str, n: int, seed: int = 0,
+                   phrasing: str | None = None) -> list[Example]:
+    """``n`` examples of ``split``, cycling through the shapes; deterministic in (split, seed,
+    phrasing). ``phrasing="train"`` words held-out entity combinations in training phrasings
+    (the eval's "seen phrasings" rows).
 
     Within a call, a repeated prompt is re-drawn a few times before it is accepted.
     """
     split = _norm_split(split)
-    rng = random.Random(f"pasta-world|{split}|{seed}")
-    names = list(SHAPES)
+    key = split if phrasing in (None, split) else f"{split}|{phrasing}"
+    rng = random.Random(f"pasta-world|{key}|{seed}")
+    names = [name for name in SHAPES for _ in range(SAMPLING_WEIGHTS.get(name, 1))]
     out: list[Example] = []
     seen: set[str] = set()
     dead: set[str] = set()
@@ -804,7 +1027,7 @@ def generate_split(split: str, n: int, seed: int = 0) -> list[Example]:
             continue
         example = None
         for _ in range(5):
-            example = generate_example(name, split, rng)
+            example = generate_example(name, split, rng, phrasing=phrasing)
             if example is None or example.prompt not in seen:
                 break
         if example is None:
