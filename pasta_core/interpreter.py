@@ -296,19 +296,20 @@ class Interpreter:
         skeleton, never another point) and opened by its forced cue (docs/PASTA_LANG.md §6)."""
         skeleton = self.lm.tokenizer.decode(main.tokens, skip_special_tokens=True)
         titles = sot.parse_skeleton(skeleton)
-        if self.forced is not None and len(titles) != len(self.forced.chunks):
-            raise ValueError(f"the forced skeleton has {len(self.forced.chunks)} points but the "
-                             f"run parsed {len(titles)}; check the transcript")
+        forced = self.forced.chunks if self.forced is not None else []  # none: free points
+        if forced and len(titles) != len(forced):
+            raise ValueError(f"the forced transcript has {len(forced)} points but the run "
+                             f"parsed {len(titles)} from its skeleton; check the transcript")
         budget = self.s.max_thread_tokens
         for i, title in enumerate(titles, 1):
             c = self._new_thread(MAIN, title, budget, len(main.tokens) - 1, out, len(skeleton),
                                  ahead=i - 1)
             cue = self.lm.encode(sot.point_cue(i, title))
-            if self.forced is not None:
-                if self.forced.chunks[i - 1][:len(cue)] != cue:
+            if forced:
+                if forced[i - 1][:len(cue)] != cue:
                     raise ValueError(f"the forced transcript and its run disagree at point {i} "
                                      f"({title!r}); check the transcript")
-                c.forced = self.forced.chunks[i - 1]
+                c.forced = forced[i - 1]
             c.tokens, c.n_forced = list(cue), len(cue)
             self.layout.fork(MAIN, c.id, budget)
             raw = c.output.opening(cue)

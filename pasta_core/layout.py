@@ -165,12 +165,13 @@ class ThreadTokens:
         (`sot.render_transcript`; docs/PASTA_LANG.md §6): main holds the skeleton, then the
         end-of-turn that ends it (chosen by the run but neither stored nor recorded: drop it to
         build a layout); chunk k is point k+1's thread (forced cue, body, end-of-turn), forked
-        at the skeleton's last token and never joined. `promised` is each point's budget.
-        Raises ValueError when the transcript's skeleton and points disagree."""
+        at the skeleton's last token and never joined (no chunks for a skeleton alone: its
+        points decode freely). `promised` is each point's budget. Raises ValueError when the
+        transcript's skeleton and points disagree."""
         skeleton, titles, bodies = sot.parse_transcript(transcript)
         main = encode(skeleton)
         tt = cls(main=main + ([eos_id] if eos_id is not None else []))
-        for i, (title, body) in enumerate(zip(titles, bodies, strict=True), 1):
+        for i, (title, body) in enumerate(zip(titles[:len(bodies)], bodies, strict=True), 1):
             cue = encode(sot.point_cue(i, title))
             tt.chunks.append(cue + (encode(body) if body else [])
                              + ([eos_id] if eos_id is not None else []))

@@ -80,16 +80,14 @@ def render_transcript(skeleton: str, titles: list[str], bodies: list[str]) -> st
 
 def parse_transcript(text: str) -> tuple[str, list[str], list[str]]:
     """(skeleton, titles, bodies) of a transcript (:func:`render_transcript`). The skeleton runs
-    to the first point cue; each body to the next cue. ValueError when the skeleton's points and
-    the cues that follow it disagree (a missing, extra or misnamed point)."""
+    to the first point cue; each body to the next cue. A skeleton alone has no bodies (forced,
+    it lets the points decode freely). ValueError when the skeleton's points and the cues that
+    follow it disagree (a missing, extra or misnamed point)."""
     first = text.find(point_cue(1, "")[:-3])  # "\n\nPoint 1 (": the first cue, whatever its title
     skeleton = text if first < 0 else text[:first]
     titles = parse_skeleton(skeleton)
     if first < 0:
-        if titles:
-            raise ValueError(f"the skeleton has {len(titles)} points but no point follows it "
-                             f"(each point starts with {point_cue(1, titles[0])!r})")
-        return skeleton, [], []
+        return skeleton, titles, []
     bodies: list[str] = []
     at = first
     for i, title in enumerate(titles, 1):
