@@ -283,19 +283,23 @@ def test_skeleton_capped_by_max_new_tokens(llama):
     assert trace["tokens_total"] == 5 and trace["text"] == trace["threads"][0]["text"]
 
 
-@pytest.mark.parametrize("mode", ["sot", "sot-sequential"])
-def test_stop_during_the_points_ends_every_thread(llama, mode):
+@pytest.mark.parametrize(("mode", "after"), [("sot", 5), ("sot", 30), ("sot-sequential", 30)])
+def test_a_stop_ends_every_thread(llama, mode, after):
+    """Stopped in the skeleton (its text is the answer) or during the points."""
     steps = {"n": 0}
 
     def should_stop() -> bool:
         steps["n"] += 1
-        return steps["n"] > 30
+        return steps["n"] > after
 
     events = list(stream(llama, QUESTION, mode=mode, force=TRANSCRIPT, should_stop=should_stop))
     trace = events[-1].trace
     assert trace.end_reason == "stopped" and all(th.end_reason for th in trace.threads)
     assert trace.kv_tokens == len(trace.prompt_token_ids) + sum(
         len(th.token_ids) for th in trace.threads)
+    assert (len(trace.threads) == 1) == (after < len(trace.threads[0].token_ids))
+    if len(trace.threads) == 1:
+        assert trace.text == trace.threads[0].text and SKELETON.startswith(trace.text)
 
 
 def test_a_forced_transcript_the_run_disagrees_with_is_an_error(llama):
@@ -312,3 +316,14 @@ def test_cli_decodes_sot(tmp_path):
     assert d["mode"] == "sot" and d["text"] == sot.splice(BODIES)
     assert d["steps"] == d["skeleton_steps"] + max(d["point_steps"])
     assert d["theoretical_speedup"] == pytest.approx(d["sequential_steps"] / d["steps"])
+
+
+def test_static_runner_decodes_what_the_eager_one_decodes(llama):
+    """The static cache (CUDA graphs on a GPU) holds SoT's ragged cue pieces as PASTA's."""
+    want = decode(llama, QUESTION, mode="sot", force=TRANSCRIPT, runner="eager").to_dict()
+    got = decode(llama, QUESTION, mode="sot", force=TRANSCRIPT, runner="static").to_dict()
+    assert (got["steps"], got["kv_tokens"]) == (want["steps"], want["kv_tokens"])
+    for g, w in zip(got["threads"], want["threads"], strict=True):
+        assert g["token_ids"] == w["token_ids"] and g["positions"] == w["positions"]
+        assert all(x == y or abs(x - y) < TOL for x, y in zip(g["logprobs"], w["logprobs"],
+                                                               strict=True))
