@@ -221,6 +221,15 @@ def test_training_layout_of_the_trace_gives_the_same_logprobs(runs):
                for a, b in zip(r, g, strict=True) if a is not None) < TOL
     assert [lay.position_ids[0, idx].tolist() for idx in lay.index] == [
         th["positions"] for th in par["threads"]]
+    # the transcript's own threads train the same thing, plus the skeleton's end-of-turn
+    lay = build_layout(par["prompt_token_ids"], forced, dtype=lm.dtype)
+    with torch.no_grad():
+        logits = lm.model(input_ids=lay.input_ids, position_ids=lay.position_ids,
+                          attention_mask=lay.attention_mask).logits
+    ref = lay.thread_logprobs(logits, forced, len(par["prompt_token_ids"]))
+    assert len(ref[0]) == len(got[0]) + 1 and ref[0][-1] is not None
+    assert max(abs(a - b) for r, g in zip(ref, got, strict=True)
+               for a, b in zip(r, g, strict=False) if a is not None) < TOL
 
 
 # -- events, fallbacks, free decoding, caps, stops -------------------------------------------
