@@ -24,7 +24,7 @@ from .api import RUN_MODES, decode
 from .events import Comparison, Trace
 from .lang import parse
 from .models import ModelSpecError, load_model
-from .settings import PUBLIC, RUNNERS, SettingsError, add_arguments
+from .settings import PUBLIC, RUNNERS, SOT_MODES, SettingsError, add_arguments
 
 DEFAULT_MODEL = "bundled:pasta-tiny"
 DEFAULT_BASELINE = "bundled:pasta-tiny-base"
@@ -44,6 +44,11 @@ def _summary(t: Trace) -> str:
     lines = [f"[{t.mode}] {t.steps} steps, {t.tokens_total} tokens, parallelism "
              f"{t.parallelism:.2f}, {len(t.threads) - 1} async threads, kv {t.kv_tokens}, "
              f"{t.wall_s:.3f} s ({t.end_reason})"]
+    if t.mode in SOT_MODES:
+        f = t.sot_figures()
+        lines.append(f"  skeleton {f['skeleton_steps']} steps + longest point "
+                     f"{max(f['point_steps'], default=0)} (points one after another: "
+                     f"{f['sequential_steps']} steps): theoretical {f['theoretical_speedup']:.2f}x")
     for th in t.threads[1:]:
         lines.append(f"  thread {th.id} [{th.topic}] {len(th.token_ids) - th.n_forced} tokens "
                      f"(promised {th.promised_tokens}), {th.end_reason}")
