@@ -1,7 +1,7 @@
 """`python -m pasta_core …` — the CLI contract of docs/DESIGN.md.
 
-    decode --model SPEC --prompt TEXT [--mode pasta|sequential|plain|both] [--max-new-tokens N]
-           [--max-threads K] [--temperature T] [--top-p P] [--seed S]
+    decode --model SPEC --prompt TEXT [--mode pasta|sequential|plain|both|base|sot|sot-sequential]
+           [--max-new-tokens N] [--max-threads K] [--temperature T] [--top-p P] [--seed S]
            [--force-file ANNOTATED.txt] [--runner auto|eager|static] [--json]
     parse  --file ANNOTATED.txt [--json]
     train  world --out DIR [--quick] [--seed S] [--overwrite]
@@ -24,7 +24,7 @@ from .api import RUN_MODES, decode
 from .events import Comparison, Trace
 from .lang import parse
 from .models import ModelSpecError, load_model
-from .settings import PUBLIC, RUNNERS, SettingsError, add_arguments
+from .settings import PUBLIC, RUNNERS, SOT_MODES, SettingsError, add_arguments
 
 DEFAULT_MODEL = "bundled:pasta-tiny"
 DEFAULT_BASELINE = "bundled:pasta-tiny-base"
@@ -44,6 +44,11 @@ def _summary(t: Trace) -> str:
     lines = [f"[{t.mode}] {t.steps} steps, {t.tokens_total} tokens, parallelism "
              f"{t.parallelism:.2f}, {len(t.threads) - 1} async threads, kv {t.kv_tokens}, "
              f"{t.wall_s:.3f} s ({t.end_reason})"]
+    if t.mode in SOT_MODES:
+        f = t.sot_figures()
+        lines.append(f"  skeleton {f['skeleton_steps']} steps + longest point "
+                     f"{max(f['point_steps'], default=0)} (points one after another: "
+                     f"{f['sequential_steps']} steps): theoretical {f['theoretical_speedup']:.2f}x")
     for th in t.threads[1:]:
         lines.append(f"  thread {th.id} [{th.topic}] {len(th.token_ids) - th.n_forced} tokens "
                      f"(promised {th.promised_tokens}), {th.end_reason}")
@@ -282,12 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m pasta_core", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("decode", help="decode one prompt (PASTA, sequential, plain or both)")
+    d = sub.add_parser("decode", help="decode one prompt (PASTA, sequential, plain, a race, "
+                       "or Skeleton-of-Thought)")
     d.add_argument("--model", default=DEFAULT_MODEL, help=f"model spec (default {DEFAULT_MODEL})")
     d.add_argument("--prompt", required=True)
     d.add_argument("--mode", choices=RUN_MODES, default="pasta",
                    help="pasta, sequential, plain, or a race in lockstep: both (PASTA vs this "
-                   "model decoding sequentially) or base (PASTA vs --baseline decoding plainly)")
+                   "model decoding sequentially) or base (PASTA vs --baseline decoding plainly); "
+                   "sot: Skeleton-of-Thought (a skeleton, then its points at once; --force-file "
+                   "takes a transcript), sot-sequential: the same points one after another")
     d.add_argument("--baseline", default=DEFAULT_BASELINE,
                    help=f"the base model of mode base (default {DEFAULT_BASELINE})")
     add_arguments(d)  # every decoding setting, from settings.KNOBS

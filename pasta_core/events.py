@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from . import lang, metrics
+from . import lang, metrics, sot
+from .settings import SOT_MODES
 
 
 @dataclass
 class Event:
-    run: str  # "pasta", "sequential" or "plain": which run of a request it belongs to
+    run: str  # "pasta", "sequential", "plain", "sot", "sot-sequential": which run it belongs to
     t: float
 
     @property
@@ -172,6 +173,8 @@ class Trace:
         main, chunks = self.threads[0], self.threads[1:]
         if self.mode == "plain":
             return main.text
+        if self.mode in SOT_MODES:  # the transcript: skeleton, then each point's cue and body
+            return main.text + "".join(c.text for c in chunks)
         out, last = [], 0
         for c in sorted(chunks, key=lambda c: (c.fork_offset or 0, c.id)):
             off = c.fork_offset or 0
@@ -191,7 +194,7 @@ class Trace:
     @property
     def annotated(self) -> str:
         raw = self.annotated_raw
-        return raw if self.mode == "plain" else lang.canonical_document(
+        return raw if self.mode in ("plain", *SOT_MODES) else lang.canonical_document(
             lang.parse_document(raw), raw)
 
     @property
@@ -202,12 +205,22 @@ class Trace:
     def parallelism(self) -> float:
         return metrics.parallelism(self.tokens_total, self.steps)
 
+    def sot_figures(self) -> dict[str, Any]:
+        """An SoT run's steps by part: the skeleton's, each point's, and what the same run takes
+        with the points decoded one after another (their sum) — theoretical_speedup is that
+        over `steps` (docs/PASTA_LANG.md §6)."""
+        per = metrics.thread_steps(self.threads)
+        seq = sum(per)
+        return {"skeleton_steps": per[0], "point_steps": per[1:], "sequential_steps": seq,
+                "theoretical_speedup": metrics.theoretical_speedup(seq, self.steps)}
+
     def to_dict(self) -> dict[str, Any]:
         raw = self.annotated_raw  # built and parsed once for both fields below
-        doc = lang.parse_document(raw)
+        plain = self.mode in ("plain", *SOT_MODES)  # no PASTA-LANG to parse
+        doc = lang.parse_document("" if plain else raw)
         return {
             "text": self.text,
-            "annotated": raw if self.mode == "plain" else lang.canonical_document(doc, raw),
+            "annotated": raw if plain else lang.canonical_document(doc, raw),
             "prompt_token_ids": self.prompt_token_ids,
             "threads": [t.to_dict() for t in self.threads],
             "steps": self.steps,
@@ -221,11 +234,12 @@ class Trace:
             "settings": self.settings,
             "end_reason": self.end_reason,
             "errors": [{"code": e.code, "offset": e.offset, "message": e.message}
-                       for e in doc.errors] if self.mode != "plain" else [],
+                       for e in doc.errors] if not plain else [],
             "step_sizes": self.step_sizes,
             "step_latency_s": self.step_latency_s,
             "step_host_s": self.step_host_s,
             "step_t_s": self.step_t_s,
+            **(self.sot_figures() if self.mode in SOT_MODES else {}),
         }
 
 
@@ -246,7 +260,10 @@ def main_pieces(ev: Tokens) -> list[str | dict[str, Any]]:
 class Splicer:
     """The user-facing text of a run, built from its events in final order: the main thread's
     text with each promise replaced by its chunk's text. `add(event)` returns the text that
-    became final with that event — what a streaming client can send at once, in order."""
+    became final with that event — what a streaming client can send at once, in order.
+    An SoT run (docs/PASTA_LANG.md §6) reads differently: its text is `sot.splice` of the
+    points' bodies, each final when it and every point before it ended; the skeleton is the
+    text only when it has no points."""
 
     def __init__(self) -> None:
         self.parts: list[str | int] = [""]  # main-thread text; an int stands for a chunk
@@ -255,8 +272,15 @@ class Splicer:
         self.i = 0  # the part being sent
         self.off = 0  # characters of it already sent
         self.text = ""  # everything final so far
+        self.sot = False  # set by the run's RunStart
+        self.points: list[int] = []  # SoT: point threads, in skeleton order
 
     def add(self, ev: Event) -> str:
+        if isinstance(ev, RunStart):
+            self.sot = ev.run in SOT_MODES
+            return ""
+        if self.sot:
+            return self._add_sot(ev)
         if isinstance(ev, Tokens):
             if ev.thread == 0:
                 for piece in main_pieces(ev):
@@ -271,6 +295,26 @@ class Splicer:
         else:
             return ""
         return self._advance()
+
+    def _add_sot(self, ev: Event) -> str:
+        if isinstance(ev, ThreadStart) and ev.thread != 0:
+            self.points.append(ev.thread)
+        elif isinstance(ev, Tokens):  # main: the skeleton; a point: its cue is not shown
+            self.chunks[ev.thread] = self.chunks.get(ev.thread, "") + ev.text
+        elif isinstance(ev, ThreadEnd):
+            self.ended.add(ev.thread)
+            if ev.thread == 0 and not self.points:  # no points: the skeleton is the answer
+                new = self.chunks.get(0, "")
+            else:
+                done: list[str] = []
+                for tid in self.points:
+                    if tid not in self.ended:
+                        break
+                    done.append(self.chunks.get(tid, ""))
+                new = sot.splice(done)[len(self.text):] if done else ""
+            self.text += new
+            return new
+        return ""
 
     def _advance(self) -> str:
         out = []

@@ -16,7 +16,10 @@ built from them.
 
 Modes: "pasta" (parallel), "sequential" (same engine, one token per step, each chunk decoded
 right at its promise: same tokens and log-probs, more steps), "plain" (tags are plain text: the
-baseline model's ordinary decoding).
+baseline model's ordinary decoding), "sot" (Skeleton-of-Thought, docs/PASTA_LANG.md §6: main
+writes a skeleton of numbered points; when it ends, `_expand` forks one thread per point at the
+skeleton's last token, all decoded at once) and "sot-sequential" (the same points one after
+another: same tokens and log-probs, more steps).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dataclasses import asdict
 
 import torch
 
-from . import lang
+from . import lang, sot
 from . import scheduler as sched
 from .events import (
     Done,
@@ -47,13 +50,13 @@ from .models import LoadedModel
 from .output import Detokenizer, ThreadOutput
 from .runners import make_runner, max_slots_for
 from .scheduler import Thread, ThreadState
-from .settings import Settings, SettingsError
+from .settings import SOT_MODES, Settings, SettingsError
 
 __all__ = ["MODES", "Detokenizer", "Interpreter", "Settings", "SettingsError", "check_prompt"]
 
 log = logging.getLogger(__name__)
 
-MODES = ("pasta", "sequential", "plain")
+MODES = ("pasta", "sequential", "plain", *SOT_MODES)
 PREFILL_CHUNK = 512  # prompt tokens per prefill forward: a stop or disconnect lands within one
 
 
@@ -81,6 +84,9 @@ class Interpreter:
         self.lm = lm
         self.prompt = prompt
         self.mode = mode
+        self.sot = mode in SOT_MODES
+        # what the model reads: an SoT run asks for the skeleton of the answer
+        self.model_prompt = sot.sot_prompt(prompt) if self.sot else prompt
         self.s = settings or Settings()
         self.should_stop = should_stop or (lambda: False)
         self.record_masks = record_masks  # for teaching (the UI's step mode): costs a copy
@@ -88,11 +94,14 @@ class Interpreter:
         if force is not None:
             if mode == "plain":
                 self.forced = ThreadTokens(main=lm.encode(force) + [lm.eos_token_id])
+            elif self.sot:
+                self.forced = ThreadTokens.from_sot(force, lm.encode, lm.eos_token_id,
+                                                    self.s.max_thread_tokens)
             else:
                 self.forced = ThreadTokens.from_text(force, lm.encode, lm.eos_token_id,
                                                      self.s.default_tokens)
         self.runner = runner if runner is not None else make_runner(
-            lm, self.s.runner, max_slots_for(len(lm.encode_prompt(prompt)),
+            lm, self.s.runner, max_slots_for(len(lm.encode_prompt(self.model_prompt)),
                                              self.s.max_new_tokens, self.forced))
         self.eos = set(lm.eos_token_ids)
         self.threads: list[Thread] = []
@@ -129,7 +138,7 @@ class Interpreter:
 
     def _run(self) -> Iterator[Event]:
         out: list[Event] = []
-        prompt_ids = self.lm.encode_prompt(self.prompt)
+        prompt_ids = self.lm.encode_prompt(self.model_prompt)
         self.layout = ThreadLayout(self.lm.device, capacity=len(prompt_ids) + self.initial_slots)
         self._emit(RunStart(self.mode, 0.0, self.lm.spec, self.prompt, prompt_ids,
                             asdict(self.s)), out)
@@ -140,6 +149,8 @@ class Interpreter:
             self._stop("stopped", out)
         else:
             self._accept([main], logits, out)
+            if main.final and not main.pending:  # an SoT skeleton that ended at once
+                self._end(main, out)
         yield from out
         out.clear()
         while True:
@@ -177,8 +188,8 @@ class Interpreter:
         """Which threads feed how many tokens this step (the scheduler's decision)."""
         if sched.resume_main(self.threads):  # every chunk the sync waits for has ended
             self._emit(ThreadResume(self.mode, self._now(), MAIN), out)
-        return sched.schedule(self.threads, self.mode, self.s.max_threads,
-                              self.stopping is not None)
+        mode = {"sot": "pasta", "sot-sequential": "sequential"}.get(self.mode, self.mode)
+        return sched.schedule(self.threads, mode, self.s.max_threads, self.stopping is not None)
 
     def _step(self, batch: sched.Batch, out: list[Event]) -> None:
         t_start = time.perf_counter()
@@ -230,6 +241,10 @@ class Interpreter:
         for th, tok, lp in zip(threads, tokens, logprobs, strict=True):
             if self.stopping is not None:
                 break
+            if self.sot and th.id == MAIN and tok in self.eos:
+                th.finish("eos")  # the skeleton's end-of-turn: neither stored nor recorded
+                self._expand(th, out)
+                continue
             th.tokens.append(tok)
             th.generated += 1
             self.tokens_total += 1
@@ -275,11 +290,38 @@ class Interpreter:
         self._emit(Tokens(self.mode, self._now(), c.id, list(opening), [None] * len(opening), raw,
                           "", [{"kind": "async", "at": 0}]), out)
 
+    def _expand(self, main: Thread, out: list[Event]) -> None:
+        """SoT: the skeleton ended. One thread per numbered point, each forked right after the
+        skeleton's last stored token (all at the same positions, each seeing the prompt and the
+        skeleton, never another point) and opened by its forced cue (docs/PASTA_LANG.md §6)."""
+        skeleton = self.lm.tokenizer.decode(main.tokens, skip_special_tokens=True)
+        titles = sot.parse_skeleton(skeleton)
+        forced = self.forced.chunks if self.forced is not None else []  # none: free points
+        if forced and len(titles) != len(forced):
+            raise ValueError(f"the forced transcript has {len(forced)} points but the run "
+                             f"parsed {len(titles)} from its skeleton; check the transcript")
+        budget = self.s.max_thread_tokens
+        for i, title in enumerate(titles, 1):
+            c = self._new_thread(MAIN, title, budget, len(main.tokens) - 1, out, len(skeleton),
+                                 ahead=i - 1)
+            cue = self.lm.encode(sot.point_cue(i, title))
+            if forced:
+                if forced[i - 1][:len(cue)] != cue:
+                    raise ValueError(f"the forced transcript and its run disagree at point {i} "
+                                     f"({title!r}); check the transcript")
+                c.forced = forced[i - 1]
+            c.tokens, c.n_forced = list(cue), len(cue)
+            self.layout.fork(MAIN, c.id, budget)
+            raw = c.output.opening(cue)
+            self._emit(Tokens(self.mode, self._now(), c.id, list(cue), [None] * len(cue), raw,
+                              ""), out)
+
     def _new_thread(self, parent: int | None, topic: str, promised: int | None,
-                    fork_at: int | None, out: list[Event], fork_offset: int | None = None
-                    ) -> Thread:
+                    fork_at: int | None, out: list[Event], fork_offset: int | None = None,
+                    ahead: int = 0) -> Thread:
+        """A new thread; `ahead`: threads created before it that will take a slot first."""
         tid = len(self.threads)
-        output = ThreadOutput(self.lm.tokenizer, tid == MAIN, self.mode == "plain")
+        output = ThreadOutput(self.lm.tokenizer, tid == MAIN, self.mode == "plain" or self.sot)
         th = Thread(tid, parent, output, topic, promised, fork_at=fork_at)
         if self.forced is not None and tid == MAIN:
             th.forced = self.forced.main
@@ -288,7 +330,7 @@ class Interpreter:
             th.gen.manual_seed((self.s.seed * 1_000_003 + tid) % 2**63)  # a stream per thread: the
             # same tokens whatever the schedule, so PASTA and sequential runs stay comparable
         self.threads.append(th)
-        running = sum(c.active for c in self.threads[1:])
+        running = sum(c.active for c in self.threads[1:]) + ahead
         self._emit(ThreadStart(self.mode, self._now(), tid, parent, topic, promised, fork_at,
                                fork_offset, queued=parent is not None
                                and running >= self.s.max_threads), out)

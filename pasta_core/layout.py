@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import lang
+from . import lang, sot
 
 MAIN = 0
 
@@ -156,6 +156,30 @@ class ThreadTokens:
         flush_text()
         if eos_id is not None:
             tt.main.append(eos_id)
+        return tt
+
+    @classmethod
+    def from_sot(cls, transcript: str, encode: Callable[[str], list[int]], eos_id: int | None,
+                 promised: int) -> ThreadTokens:
+        """The threads of a Skeleton-of-Thought run given as a transcript
+        (`sot.render_transcript`; docs/PASTA_LANG.md §6): main holds the skeleton, then the
+        end-of-turn that ends it (chosen by the run but neither stored nor recorded); chunk k
+        is point k+1's thread (forced cue, body, end-of-turn), forked at the skeleton's last
+        token and never joined (no chunks for a skeleton alone: its points decode freely).
+        `promised` is each point's budget. Each segment is tokenized on its own, as the run
+        does. `build_layout` over it is the run's training sequence: the skeleton's end-of-turn
+        comes after the points' fork, so no point sees it; it only gives the skeleton's last
+        token its label. Raises ValueError when the skeleton and the points disagree."""
+        skeleton, titles, bodies = sot.parse_transcript(transcript)
+        main = encode(skeleton)
+        tt = cls(main=main + ([eos_id] if eos_id is not None else []))
+        for i, (title, body) in enumerate(zip(titles[:len(bodies)], bodies, strict=True), 1):
+            cue = encode(sot.point_cue(i, title))
+            tt.chunks.append(cue + (encode(body) if body else [])
+                             + ([eos_id] if eos_id is not None else []))
+            tt.n_forced.append(len(cue))
+            tt.promised.append(promised)
+            tt.fork_index.append(len(main) - 1)
         return tt
 
     @classmethod

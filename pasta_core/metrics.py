@@ -19,6 +19,16 @@ def tokens_total(threads: Sequence[_Thread]) -> int:
     return sum(len(t.token_ids) - t.n_forced for t in threads)
 
 
+class _Stepped(Protocol):
+    steps: list[int]
+
+
+def thread_steps(threads: Sequence[_Stepped]) -> list[int]:
+    """Forward passes that fed each thread (a step feeding several threads counts for each):
+    decoded one after another, the threads take their sum."""
+    return [len(set(t.steps)) for t in threads]
+
+
 def parallelism(tokens: int, steps: int) -> float:
     return tokens / steps if steps else 0.0
 

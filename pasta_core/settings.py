@@ -11,7 +11,9 @@ Adding a setting is one edit here (and, where it changes decoding, in the interp
 `plan_runs(mode)` is the one expansion of a run mode into the runs it makes. Two modes are
 races, decoded in lockstep: "both" (PASTA against the same model decoding sequentially) and
 "base" (PASTA against the base model, trained on the same answers without tags, decoding
-plainly: the paper's comparison).
+plainly: the paper's comparison). "sot" is Skeleton-of-Thought on the same interpreter, and
+"sot-sequential" its reference: the same points decoded one after another
+(docs/PASTA_LANG.md §6).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 
 from . import lang
 
-RUN_MODES = ("pasta", "sequential", "plain", "both", "base")
+RUN_MODES = ("pasta", "sequential", "plain", "both", "base", "sot", "sot-sequential")
+SOT_MODES = ("sot", "sot-sequential")  # Skeleton-of-Thought, and its sequential reference
 RACES = {"both": ("pasta", "sequential"), "base": ("pasta", "plain")}  # PASTA, its opponent
 RUNNERS = ("auto", "eager", "static")  # runners/__init__.py resolves them
 MIN_TEMPERATURE = 0.01  # below it, sampling overflows (1/T) or is greedy in all but name

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SKELETON_REQUEST", "parse_skeleton", "point_cue", "reference_points",
-           "render_skeleton", "skeleton_prompt", "splice"]
+__all__ = ["SKELETON_REQUEST", "parse_skeleton", "parse_transcript", "point_cue",
+           "reference_points", "render_skeleton", "render_transcript", "skeleton_prompt",
+           "sot_prompt", "splice"]
 
 SKELETON_REQUEST = ("Write only the skeleton of your answer: a numbered list of short point "
                     "titles, one per line.")
@@ -72,3 +73,54 @@ def reference_points(example) -> list[tuple[str, str]]:
         if tail:
             points.append(("Conclusion", tail))
     return points
+
+
+# -- the SoT mode of the interpreter (docs/PASTA_LANG.md §6) ---------------------------------
+
+def sot_prompt(prompt: str | list[dict[str, str]]) -> str | list[dict[str, str]]:
+    """The prompt an SoT run decodes: the question (the last user message of a conversation)
+    wrapped by :func:`skeleton_prompt`; the chat template is applied by the tokenizer."""
+    if isinstance(prompt, str):
+        return skeleton_prompt(prompt)
+    out = [dict(m) for m in prompt]
+    for m in reversed(out):
+        if m.get("role") == "user":
+            m["content"] = skeleton_prompt(str(m.get("content", "")))
+            break
+    return out
+
+
+def render_transcript(skeleton: str, titles: list[str], bodies: list[str]) -> str:
+    """A whole SoT run as one text: the skeleton, then each point's cue and body in order. It is
+    what a point thread sees of the others' work (the skeleton) plus its own, laid end to end;
+    a trace's ``annotated`` field holds it and a forced answer is written in it."""
+    return skeleton + "".join(point_cue(i, t) + b for i, (t, b) in
+                              enumerate(zip(titles, bodies, strict=True), 1))
+
+
+def parse_transcript(text: str) -> tuple[str, list[str], list[str]]:
+    """(skeleton, titles, bodies) of a transcript (:func:`render_transcript`). The skeleton runs
+    to the first point cue; each body to the next cue. A skeleton alone has no bodies (forced,
+    it lets the points decode freely). ValueError when the skeleton's points and the cues that
+    follow it disagree (a missing, extra or misnamed point)."""
+    first = text.find(point_cue(1, "")[:-3])  # "\n\nPoint 1 (": the first cue, whatever its title
+    skeleton = text if first < 0 else text[:first]
+    titles = parse_skeleton(skeleton)
+    if first < 0:
+        return skeleton, titles, []
+    bodies: list[str] = []
+    at = first
+    for i, title in enumerate(titles, 1):
+        cue = point_cue(i, title)
+        if not text.startswith(cue, at):
+            raise ValueError(f"point {i} of the skeleton ({title!r}) must start with {cue!r} "
+                             f"at offset {at}")
+        at += len(cue)
+        end = text.find(point_cue(i + 1, titles[i]), at) if i < len(titles) else len(text)
+        if end < 0:
+            raise ValueError(f"point {i + 1} of the skeleton ({titles[i]!r}) never starts")
+        bodies.append(text[at:end])
+        at = end
+    if not titles:
+        raise ValueError("point cues follow a skeleton that has no numbered points")
+    return skeleton, titles, bodies

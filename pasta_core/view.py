@@ -44,7 +44,8 @@ from .settings import RACES, plan_runs  # the one expansion of a run mode (a rac
 
 __all__ = ["RequestView", "RunView", "plan_runs"]
 
-RUN_LABELS = {"pasta": "PASTA", "sequential": "Sequential", "plain": "Plain"}
+RUN_LABELS = {"pasta": "PASTA", "sequential": "Sequential", "plain": "Plain",
+              "sot": "Skeleton-of-Thought", "sot-sequential": "SoT, sequential"}
 
 
 # -- threads and the main thread's parts ----------------------------------------------------

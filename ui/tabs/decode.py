@@ -33,7 +33,7 @@ from .common import ASSETS, App
 
 UPDATE_S = 1 / 16  # lanes refresh up to 16 times a second (events are batched in between)
 MODES = [("PASTA", "pasta"), ("Sequential", "sequential"), ("Both — race", "both"),
-         ("PASTA vs base", "base")]
+         ("PASTA vs base", "base"), ("Skeleton-of-Thought", "sot")]
 FORCE_NOTE = ("Makes every thread follow this annotated answer (PASTA-LANG) while the schedule, "
               "masks and positions stay those of a real run — how a random-weight model shows "
               "real lanes, and how answers are scored. Examples fill it in.")
