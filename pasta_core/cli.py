@@ -9,6 +9,7 @@
                   [--epochs E] [--lr LR] … [--overwrite]
     train  stage2 --model SPEC --out DIR [--preset …] [--prompts P] [--n-samples N] [--lam L] …
     eval   --model SPEC --baseline SPEC [--split test] [--n N] --out DIR
+    eval   --methods sequential,apar,sot,pasta-stage1,pasta-stage2 [--models-dir DIR] --out DIR
     bench  --model SPEC --baseline SPEC --prompts world:test[:N]|FILE --out DIR [--repeats R]
 """
 
@@ -214,6 +215,8 @@ def _train_stage(a: argparse.Namespace) -> int:
 def cmd_eval(a: argparse.Namespace) -> int:
     from .train.evaluate import evaluate, to_markdown, write
 
+    if a.methods:
+        return _eval_methods(a)
     try:
         pasta, base = load_model(a.model, device=a.device), load_model(a.baseline, device=a.device)
     except ModelSpecError as e:
@@ -222,6 +225,23 @@ def cmd_eval(a: argparse.Namespace) -> int:
     result = evaluate(pasta, base, a.split, a.n, seed=a.seed)
     write(result, a.out)
     print(to_markdown(result))
+    return 0
+
+
+def _eval_methods(a: argparse.Namespace) -> int:
+    from .train import pareto
+
+    root = Path(a.models_dir)
+    try:
+        methods = pareto.methods_in([m.strip() for m in a.methods.split(",") if m.strip()], root)
+        models = {f: load_model(str(root / f), device=a.device)
+                  for f in {m.folder for m in methods}}
+    except (ValueError, ModelSpecError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    result = pareto.compare(models, methods, a.split, a.n, seed=a.seed)
+    pareto.write(result, a.out)
+    print(pareto.to_markdown(result))
     return 0
 
 
@@ -319,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", required=True)
     e.add_argument("--device")
+    e.add_argument("--methods", help="compare methods on the same prompts instead, e.g. "
+                   "sequential,apar,sot,pasta-stage1,pasta-stage2 (writes pareto.json/.md/.svg)")
+    e.add_argument("--models-dir", default="assets/models",
+                   help="a `train world` output holding the methods' model folders")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("bench", help="side-by-side speed: PASTA vs base vs generate()")
     b.add_argument("--model", default=DEFAULT_MODEL)

@@ -1,0 +1,85 @@
+"""Write assets/examples.json: the Decode tab's examples, drawn from the world's test split.
+
+    python bench/pick_examples.py [--models assets/models]
+
+Each example is a test-split prompt (held-out entity combination and phrasing family) of a
+chosen shape and size, with its reference answer in PASTA-LANG canonical form (promises
+counted with the bundled tokenizer) for forcing on `random:` models. An example marked
+`parts` is kept only if the shipped PASTA model, greedy, splits it into as many chunks as it
+asks for; the script says which it had to skip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pasta_core.api import decode  # noqa: E402
+from pasta_core.models import load_model  # noqa: E402
+from pasta_core.world import generate_split  # noqa: E402
+
+log = logging.getLogger("pick_examples")
+
+# (label, shape, parts wanted (0: any), opening)
+WANTED = [
+    ("Describe three things", "describe_many", 3, True),
+    ("All the planets (8 lanes)", "describe_group", 8, False),
+    ("Five-question quiz", "quiz", 5, False),
+    ("Six capitals at once", "one_attr_many", 6, False),
+    ("Fact sheet", "study_sheet", 3, False),
+    ("Compare, then conclude", "compare_conclude", 0, False),
+    ("A known and an unknown thing", "partly_known", 3, False),
+    ("Outside the world", "outside", 0, False),
+    ("One fact (nothing to split)", "single_fact", 0, False),
+    ("Step-by-step sum (dependent)", "arith_chain", 0, False),
+]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default=str(ROOT / "assets" / "models"))
+    ap.add_argument("--out", default=str(ROOT / "assets" / "examples.json"))
+    a = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    lm = load_model(str(Path(a.models) / "pasta-tiny"), local=True)
+    pool = generate_split("test", 1500, seed=7)
+    if not any(ex.shape == "describe_group" and len(ex.parts) == 8 for ex in pool):
+        pool += generate_split("validation", 1500, seed=7)
+    out = []
+    for label, shape, n, opening in WANTED:
+        for ex in (e for e in pool if e.shape == shape and (not n or len(e.parts) == n)):
+            if "\n" in ex.prompt and shape != "quiz":
+                continue  # the first screen shows one line best
+            trace = decode(lm, ex.prompt, mode="pasta", max_new_tokens=320)
+            chunks = len(trace.document.chunks)
+            if ex.splittable and (chunks != len(ex.parts) or trace.document.errors):
+                log.info("skip %r: %d chunks for %d parts", ex.prompt, chunks, len(ex.parts))
+                continue
+            item = {"label": label, "prompt": ex.prompt,
+                    "answer": ex.annotated(lm.count_tokens), "parts": ex.splittable}
+            if opening:
+                item["opening"] = True
+            out.append(item)
+            log.info("%s: %r (%d chunks)", label, ex.prompt, chunks)
+            break
+        else:
+            log.warning("no example found for %s", label)
+    doc = {"_comment": "Example prompts of the Decode tab, each with an annotated example "
+                       "answer (PASTA-LANG canonical form) that can be teacher-forced on models "
+                       "that do not write tags themselves (random: models). Drawn from the "
+                       "bundled world's held-out splits (held-out entity combinations and "
+                       "phrasing families, seed 7) by bench/pick_examples.py, which keeps an "
+                       "example with parts only if the shipped model splits it as asked.",
+           "examples": out}
+    Path(a.out).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
