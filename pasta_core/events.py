@@ -200,7 +200,7 @@ class Trace:
 
     @property
     def parallelism(self) -> float:
-        return metrics.parallelism(self.tokens_total, self.steps)
+        return metrics.parallelism(self.threads, self.steps)
 
     def to_dict(self) -> dict[str, Any]:
         raw = self.annotated_raw  # built and parsed once for both fields below

@@ -229,7 +229,7 @@ def summary_cards(views: Sequence[RunView]) -> str:
                            f"{_fmt(f.tokens_per_s, '', 1)} tokens/s", f"{run}.tokens_total",
                            f.tokens_total))
         cards.append(_card(f"{label} parallelism", _fmt(f.parallelism),
-                           "tokens per step", f"{run}.parallelism", f.parallelism))
+                           "threads fed per step", f"{run}.parallelism", f.parallelism))
     for f in figures:
         if f.run == "pasta":
             cards.append(_card("KV entries (PASTA)", str(f.kv_tokens),
