@@ -52,8 +52,15 @@ def test_cpu_demo_trains_live_then_the_new_model_runs_in_decode(page):
     pg.locator("#train-preset label", has_text="CPU demo").click()
     pg.locator("#train-advanced button").first.click()  # unfold the advanced settings
     pg.wait_for_selector("#train-examples input", state="visible")
+    # the preset's time, from measured step times; it follows the settings
+    est = pg.locator("#train-estimate .tr-estimate")
+    preset_s = est.get_attribute("data-estimate")
+    assert preset_s and "measured" in est.inner_text()
     for elem, value in SLICE.items():
         set_number(pg, elem, value)
+    pg.wait_for_function("(s) => document.querySelector('#train-estimate .tr-estimate')"
+                         ".dataset.estimate !== s", arg=preset_s, timeout=10_000)
+    assert float(est.get_attribute("data-estimate")) < float(preset_s)  # a slice of it
     name = pg.locator("#train-name textarea, #train-name input").first
     name.fill(RUN)
     name.press("Tab")

@@ -21,12 +21,15 @@ RUN_COLORS = {"pasta": "#ea580c", "sequential": "#64748b", "plain": "#64748b"}
 FONT = dict(family="Inter, ui-sans-serif, system-ui, sans-serif", size=12, color="#334155")
 
 
-def _layout(fig: go.Figure, title: str, height: int = 320, **kw: Any) -> go.Figure:
+def _layout(fig: go.Figure, title: str, height: int = 360, **kw: Any) -> go.Figure:
     fig.update_layout(
         title=dict(text=title, x=0.01, xanchor="left", font=dict(size=14)),
         template="plotly_white", height=height, font=FONT,
-        margin=dict(l=56, r=16, t=48, b=44),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        # the legend sits at the figure's foot: above the plot it wraps into the title and
+        # the subplot titles on a phone (390 px), where two rows of it cover them
+        margin=dict(l=56, r=16, t=48, b=92),
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0,
+                    xanchor="left", x=0.0),
         hoverlabel=dict(font_size=12), **kw)
     return fig
 
