@@ -35,6 +35,7 @@ from .training import (
 )
 
 TICK_S = 0.3  # progress refreshes about three times a second
+SLOT_S = 5.0  # a visitor without a job sees the training slot's state this fresh
 STAGE_CHOICES = [("Stage 1 + stage 2", "both"), ("Stage 1 only", "stage1"),
                  ("Stage 2 only (start from a stage-1 model)", "stage2")]
 DATA_CHOICES = [("Bundled world", "world"), ("Upload a JSONL file", "upload")]

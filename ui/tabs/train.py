@@ -18,6 +18,7 @@ from ..train_tab import (
     ADVANCED,
     DATA_CHOICES,
     INTRO,
+    SLOT_S,
     STAGE2_NOTE,
     STAGE_CHOICES,
     TICK_S,
@@ -55,6 +56,7 @@ def build(config: SpaceConfig, trainer: Trainer) -> Handles:
             gr.HTML(f"<div class='tr-limits'>{limits_note(config)}</div>")
             _advanced(h, config)
         h["progress"] = gr.HTML(progress_html(None, None, trainer), elem_id="train-progress")
+        h["slot_timer"] = gr.Timer(SLOT_S)  # the slot's state, live, for a visitor without a job
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
                 h["loss_plot"] = gr.Plot(loss_figure(None), show_label=False,
@@ -231,6 +233,17 @@ def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer,
 
     demo.load(on_load, None, [h["start"], h["name"], h["progress"]], api_name=False,
               queue=False)
+
+    def slot_state(request: gr.Request) -> Any:
+        """The training slot as it is now (free, busy and who trains, the queue), for a
+        visitor with no job of their own: their own job's handler draws that one."""
+        session = sessions.peek(Sessions.key(request))
+        if session is not None and session.training is not None:
+            return gr.skip()
+        return idle_html(trainer)
+
+    h["slot_timer"].tick(slot_state, None, h["progress"], api_name=False, queue=False,
+                         show_progress="hidden")
 
 
 async def _train(tui: TrainUI, trainer: Trainer, values: dict[str, Any], sid: str):
