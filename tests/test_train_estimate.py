@@ -189,3 +189,16 @@ def test_a_visitor_sees_a_waiting_jobs_place(trainer):
     shown = progress_html(first.snapshot(), first, trainer)
     assert "data-queue='2'" in shown and "<b>#2</b> in the queue" in shown
     assert "runs/someone" in shown
+
+
+def test_a_pages_timer_shows_the_slot_to_a_visitor_without_a_job(trainer):
+    from ui.sessions import Session
+    from ui.train_tab import slot_html
+
+    assert "data-slot='free'" in slot_html(None, trainer)
+    trainer.current = SimpleNamespace(id=3, settings=SimpleNamespace(name="someone"))
+    shown = slot_html(Session(), trainer)  # a visitor who never trained
+    assert "data-slot='busy'" in shown and "runs/someone" in shown and "Ready" not in shown
+    mine = Session()
+    mine.training = job_with([], state="running")
+    assert slot_html(mine, trainer) is None  # their own job's progress stays

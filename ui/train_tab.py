@@ -241,6 +241,15 @@ def time_left(p: Progress, job: TrainJob, trainer: Trainer) -> float | None:
     return left if known else None
 
 
+def slot_html(session: Any, trainer: Trainer) -> str | None:
+    """What a page's timer shows: the training slot as it is now for a visitor with no job of
+    their own (free, or busy, who trains, the queue); None (leave it) when the visitor has a
+    job, whose own handler draws its progress."""
+    if session is not None and getattr(session, "training", None) is not None:
+        return None
+    return idle_html(trainer)
+
+
 def idle_html(trainer: Trainer) -> str:
     """What a visitor with no job of their own sees: the training slot's real state."""
     st = trainer.status()

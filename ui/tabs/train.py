@@ -31,6 +31,7 @@ from ..train_tab import (
     loss_figure,
     progress_html,
     scatter_figure,
+    slot_html,
     table_html,
 )
 from ..training import PRESETS, Trainer, TrainError, default_start, next_free_name
@@ -235,12 +236,9 @@ def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer,
               queue=False)
 
     def slot_state(request: gr.Request) -> Any:
-        """The training slot as it is now (free, busy and who trains, the queue), for a
-        visitor with no job of their own: their own job's handler draws that one."""
-        session = sessions.peek(Sessions.key(request))
-        if session is not None and session.training is not None:
-            return gr.skip()
-        return idle_html(trainer)
+        """The training slot as it is now, for a visitor with no job of their own."""
+        shown = slot_html(sessions.peek(Sessions.key(request)), trainer)
+        return gr.skip() if shown is None else shown
 
     h["slot_timer"].tick(slot_state, None, h["progress"], api_name=False, queue=False,
                          show_progress="hidden")
