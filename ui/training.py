@@ -54,7 +54,8 @@ STAGES = ("both", "stage1", "stage2")
 MAX_UPLOAD_BYTES = 32 * 2**20
 # measured training rates: the bench's (bench/train_rates.py), then each run finished here
 RATES_SEED = pasta_models.ROOT / "bench" / "results-cpu" / "train-rates.json"
-RATES_FILE = ".train-rates.json"  # in the runs folder (not a run: it has no config.json)
+# in the runs folder: never a run name (those start with a letter or digit), never listed
+RATES_FILE = "_train-rates.json"
 CAP_NAME = "this Space's time limit"
 
 
