@@ -145,8 +145,15 @@ def test_time_left_is_the_running_phase_eta_plus_the_phases_to_come(trainer):
     job = job_with([("load", "done", 2, None), ("stage1", "running", 30, 30.0)]
                    + [(k, "pending", 0, None) for k in ALL[2:]])
     left = time_left(job.snapshot(), job, trainer)
-    assert left == pytest.approx(30.0 + 2 + 12 + 2 + 2)  # card: part of the fixed cost
+    # this job's pace so far: load 2 s of 2.5 estimated, stage 1 30 s + 30 s left of 60
+    pace = (2 + 60) / (2.5 + 60)
+    assert left == pytest.approx(30.0 + (2 + 12 + 2 + 2) * pace, rel=1e-3)  # card: fixed cost
     assert f"data-left='{left:.0f}'" in progress_html(job.snapshot(), job, trainer)
+    # a busy machine: stage 1 on course to take twice its estimate, so will the rest
+    slow = job_with([("load", "done", 2.5, None), ("stage1", "running", 60, 60.0)]
+                    + [(k, "pending", 0, None) for k in ALL[2:]])
+    pace = (2.5 + 120) / (2.5 + 60)  # about twice
+    assert time_left(slow.snapshot(), slow, trainer) == pytest.approx(60 + 18 * pace, rel=1e-3)
 
 
 def test_a_finished_run_teaches_the_app_its_rates_and_a_capped_one_does_not(trainer):

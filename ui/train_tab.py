@@ -219,26 +219,42 @@ def estimate_html(trainer: Trainer, start: str | None, stages: str | None,
     if est.eval_s:
         parts.append(f"evaluations {est.eval_s:.0f} s")
     return (f"<div class='tr-estimate' data-estimate='{est.total_s:.1f}'>About "
-            f"<b>{_clock(est.total_s)}</b> (min:s) end to end: {', '.join(parts)} — from "
-            f"step times measured by {html.escape(r.measured)}{whose}; slower while this "
+            f"<b>{_clock(est.total_s)}</b> (min:s) end to end: {', '.join(parts)}; scaled "
+            f"from measured step times ({html.escape(r.measured)}){whose}; slower while this "
             "machine is busy.</div>")
 
 
 def time_left(p: Progress, job: TrainJob, trainer: Trainer) -> float | None:
     """The running phase's own ETA (from its measured steps) plus the estimates of the phases
-    still to come (from measured rates); None when neither is known yet."""
+    still to come, scaled by how this job's phases so far compared with their estimates (a
+    busy machine slows every phase alike); None when neither is known yet."""
     s = job.settings
     est = trainer.estimate(s, s.start_model, s.stages)
+    now = time.time()
+    spent = expected = 0.0  # this job's phases so far: measured vs estimated seconds
+    running_left: float | None = None
+    for ph in p.phases:
+        if est is None or ph.started is None:
+            continue
+        if ph.state == "done" and ph.ended is not None:
+            spent, expected = spent + ph.ended - ph.started, expected + est.phase_s(ph.key)
+        elif ph.state == "running" and ph.eta_s is not None and ph.frac > 0:
+            running_left = ph.eta_s
+            spent += now - ph.started + ph.eta_s
+            expected += est.phase_s(ph.key)
+    pace = spent / expected if expected > 0 else 1.0
     left, known = 0.0, False
     for ph in p.phases:
         if ph.state == "running":
             if ph.eta_s is not None and ph.frac > 0:
                 left, known = left + ph.eta_s, True
             elif est is not None:
-                left, known = left + est.phase_s(ph.key), True
+                left, known = left + est.phase_s(ph.key) * pace, True
         elif ph.state == "pending" and est is not None:
-            left, known = left + est.phase_s(ph.key), True
-    return left if known else None
+            left, known = left + est.phase_s(ph.key) * pace, True
+    if running_left is None and not known:
+        return None
+    return left
 
 
 def slot_html(session: Any, trainer: Trainer) -> str | None:
