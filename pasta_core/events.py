@@ -203,7 +203,7 @@ class Trace:
 
     @property
     def parallelism(self) -> float:
-        return metrics.parallelism(self.tokens_total, self.steps)
+        return metrics.parallelism(self.threads, self.steps)
 
     def sot_figures(self) -> dict[str, Any]:
         """An SoT run's steps by part: the skeleton's, each point's, and what the same run takes

@@ -12,6 +12,7 @@ class _Thread(Protocol):
     n_forced: int
     fork_index: int | None
     sync_indices: list[int]
+    steps: list[int]
 
 
 def tokens_total(threads: Sequence[_Thread]) -> int:
@@ -29,8 +30,14 @@ def thread_steps(threads: Sequence[_Stepped]) -> list[int]:
     return [len(set(t.steps)) for t in threads]
 
 
-def parallelism(tokens: int, steps: int) -> float:
-    return tokens / steps if steps else 0.0
+def parallelism(threads: Sequence[_Thread], steps: int) -> float:
+    """Threads fed per step, averaged over the run: for each thread the steps that fed it,
+    summed, ÷ steps. A chunk's forced opening tag rides as one piece, so it counts once like
+    any token. Sequential decoding feeds one thread a step: exactly 1 (a run cut by a cap or
+    Stop stores its last chosen tokens in one step); a PASTA step feeds one thread or more:
+    at least 1. Counting tokens instead would put sequential decoding below 1, since the step
+    that stores a forced opening tag generates no counted token."""
+    return sum(thread_steps(threads)) / steps if steps else 0.0
 
 
 def theoretical_speedup(baseline_tokens: int, pasta_steps: int) -> float:

@@ -337,8 +337,8 @@ class RunView:
                               len(tr.threads), tr.kv_tokens, naive, tr.end_reason)
         tokens, steps = self.tokens, self.steps
         return RunFigures(self.run, steps, tokens, self.wall_s,
-                          metrics.parallelism(tokens, steps), len(self.threads), None, None,
-                          None)
+                          metrics.parallelism(list(self.builder.threads.values()), steps),
+                          len(self.threads), None, None, None)
 
     def chunk_text(self, tid: int) -> str:
         th = self.threads.get(tid)

@@ -156,9 +156,14 @@ def test_a_race_claims_only_the_speed_up_it_earned(browser, server, width, heigh
     flat = race(pg, 5, f"flat-{width}")
     assert re.search(r"data-verdict=.(none|busy).", flat), flat
     assert "faster" not in flat
+    card = pg.locator("#summary [data-metric='wall_speedup']")  # the headline says no win
+    assert "card-accent" not in card.get_attribute("class")
+    assert "×" not in card.locator(".card-big").inner_text()
     split = race(pg, EXAMPLE_INDEX, f"split-{width}")
     assert split != flat  # the second race's own result, not the first one's still shown
     assert re.search(r"data-verdict=.(faster|busy|none).", split), split
     assert "in theory" in split.lower()
+    won = "data-verdict='faster'" in split or 'data-verdict="faster"' in split
+    assert ("card-accent" in card.get_attribute("class")) == won
     assert not pg.js_errors, pg.js_errors
     pg.close()

@@ -15,6 +15,19 @@ from .conftest import ARTIFACTS, ROOT, open_app
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
 
 
+# each chart's legend box against its title and subplot titles: the ones they overlap
+LEGEND_OVER_TITLE = """[...document.querySelectorAll('#result-tabs .js-plotly-plot')].flatMap(p => {
+  const lg = p.querySelector('g.legend');
+  if (!lg) return [];
+  const a = lg.getBoundingClientRect();
+  return [...p.querySelectorAll('.gtitle, g.annotation text')].filter(t => {
+    const b = t.getBoundingClientRect();
+    return b.width > 0 && a.left < b.right && b.left < a.right && a.top < b.bottom
+      && b.top < a.bottom;
+  }).map(t => t.textContent);
+})"""
+
+
 def pick_model(pg, spec: str) -> None:
     pg.locator("#model input").click()
     pg.get_by_role("option", name=spec).click()
@@ -92,6 +105,7 @@ def test_a_race_of_the_bundled_model_reads_on_a_projector_and_a_phone(browser, s
     assert clipped == 0
     assert pg.evaluate("[...document.querySelectorAll('.modebar-container')]"
                        ".every(e => getComputedStyle(e).display === 'none')")
+    assert pg.evaluate(LEGEND_OVER_TITLE) == []  # no legend over a chart's or subplot's title
     assert pg.locator("#answer h1, #answer h2, #answer h3").count() == 0
     replay_y = pg.locator("#replay").bounding_box()["y"]
     assert pg.locator("#lanes").bounding_box()["y"] < replay_y < pg.locator(
@@ -147,5 +161,31 @@ def test_stop_in_the_browser_never_leaves_an_inconsistent_page(browser, server):
     pg.wait_for_timeout(500)
     assert pg.locator("#status .status").inner_text() == done
     assert pg.locator("#summary [data-metric='wall_speedup']").count() == 1
+    assert not pg.js_errors, pg.js_errors
+    pg.close()
+
+
+def test_step_mode_opens_on_an_example_that_splits_and_counts_each_press(browser, server):
+    """Step k after k presses of Next (Start only prefills), on the opening example, which
+    splits: pressing on, a step feeds a chunk beside the main thread."""
+    pg = open_app(browser, server)
+    opening = next(e for e in EXAMPLES if e.get("opening"))
+    assert opening["parts"] and pg.locator("#prompt textarea").input_value() == opening["prompt"]
+    pg.get_by_role("tab", name="Step mode").click()
+    pg.click("#step-start")
+    pg.wait_for_function("document.querySelector('#step-info').innerText.includes('Prefill')",
+                         timeout=60_000)
+    for k in range(1, 41):
+        pg.click("#step-next")
+        pg.wait_for_function("(k) => document.querySelector('#step-info').innerText"
+                             ".includes(`Step ${k}:`)", arg=k, timeout=30_000)
+        if k >= 3 and pg.locator("#step-info .chip").count() >= 2:
+            break
+    info = pg.locator("#step-info").inner_text()
+    assert f"Step {k}:" in info and k > 1
+    assert pg.locator("#step-info .chip").count() >= 2  # main and a chunk in one forward
+    pg.locator("#step-info").scroll_into_view_if_needed()
+    pg.screenshot(path=str(ARTIFACTS / "step-mode.png"))
+    pg.click("#step-stop")
     assert not pg.js_errors, pg.js_errors
     pg.close()

@@ -42,8 +42,11 @@ def set_number(pg, elem: str, value: str) -> None:
     box.press("Tab")  # Gradio takes a number field's value when it loses focus
 
 
-def test_cpu_demo_trains_live_then_the_new_model_runs_in_decode(page):
+def test_cpu_demo_trains_live_then_the_new_model_runs_in_decode(page, browser, server):
     pg = page
+    other = open_app(browser, server)  # a second visitor, on the Train tab before the job
+    other.get_by_role("tab", name="Train").click()
+    other.wait_for_selector("#train-progress [data-slot='free']", timeout=30_000)
     pg.get_by_role("tab", name="Train").click()
     pg.wait_for_selector("#train-go")
     # the default start model: the bundled base when it is shipped, else the configured model
@@ -52,8 +55,15 @@ def test_cpu_demo_trains_live_then_the_new_model_runs_in_decode(page):
     pg.locator("#train-preset label", has_text="CPU demo").click()
     pg.locator("#train-advanced button").first.click()  # unfold the advanced settings
     pg.wait_for_selector("#train-examples input", state="visible")
+    # the preset's time, from measured step times; it follows the settings
+    est = pg.locator("#train-estimate .tr-estimate")
+    preset_s = est.get_attribute("data-estimate")
+    assert preset_s and "measured" in est.inner_text()
     for elem, value in SLICE.items():
         set_number(pg, elem, value)
+    pg.wait_for_function("(s) => document.querySelector('#train-estimate .tr-estimate')"
+                         ".dataset.estimate !== s", arg=preset_s, timeout=10_000)
+    assert float(est.get_attribute("data-estimate")) < float(preset_s)  # a slice of it
     name = pg.locator("#train-name textarea, #train-name input").first
     name.fill(RUN)
     name.press("Tab")
@@ -61,6 +71,18 @@ def test_cpu_demo_trains_live_then_the_new_model_runs_in_decode(page):
 
     # while it runs: the progress bar, then the loss curve growing (stage 1, then stage 2)
     pg.wait_for_selector("#train-progress [data-state='running']", timeout=60_000)
+    # the other visitor's page follows the slot without a reload: busy, and who trains
+    # (unless the job ended before the page's next look at the slot, every few seconds)
+    deadline = time.time() + 30
+    while not other.locator("#train-progress [data-slot='busy']").count():
+        ended = pg.locator("#train-progress .tr-progress").get_attribute("data-state")
+        if ended in ("done", "cancelled", "failed"):
+            break
+        assert time.time() < deadline, other.locator("#train-progress").inner_text()
+        time.sleep(0.3)
+    else:
+        assert f"runs/{RUN}" in other.locator("#train-progress").inner_text()
+    other.close()
     seen_running: set[int] = set()
     shot = False
     deadline = time.time() + 180

@@ -21,12 +21,15 @@ RUN_COLORS = {"pasta": "#ea580c", "sequential": "#64748b", "plain": "#64748b"}
 FONT = dict(family="Inter, ui-sans-serif, system-ui, sans-serif", size=12, color="#334155")
 
 
-def _layout(fig: go.Figure, title: str, height: int = 320, **kw: Any) -> go.Figure:
+def _layout(fig: go.Figure, title: str, height: int = 360, **kw: Any) -> go.Figure:
     fig.update_layout(
         title=dict(text=title, x=0.01, xanchor="left", font=dict(size=14)),
         template="plotly_white", height=height, font=FONT,
-        margin=dict(l=56, r=16, t=48, b=44),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        # the legend sits at the figure's foot: above the plot it wraps into the title and
+        # the subplot titles on a phone (390 px), where two rows of it cover them
+        margin=dict(l=56, r=16, t=48, b=92),
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0,
+                    xanchor="left", x=0.0),
         hoverlabel=dict(font_size=12), **kw)
     return fig
 
@@ -193,49 +196,97 @@ def _fmt(v: float, unit: str = "", digits: int = 2) -> str:
     return f"{v:.{digits}f}{unit}" if isinstance(v, float) else f"{v}{unit}"
 
 
-def _card(title: str, big: str, sub: str, metric: str, value: Any, accent: bool = False) -> str:
-    cls = "card card-accent" if accent else "card"
+def _card(title: str, big: str, sub: str, metric: str, value: Any, accent: bool = False,
+          cls: str = "") -> str:
+    cls = " ".join(c for c in ("card", "card-accent" if accent else "", cls) if c)
     return (f"<div class='{cls}' data-metric='{metric}' data-value='{html.escape(repr(value))}'>"
             f"<div class='card-title'>{title}</div><div class='card-big'>{big}</div>"
             f"<div class='card-sub'>{sub}</div></div>")
 
 
-def summary_cards(views: Sequence[RunView]) -> str:
-    """The numbers of a finished request, each card carrying its exact value (data-value):
-    each run's figures (`RunView.figures`) and, for mode "both", the core's Comparison."""
+# what the headline card says when the race earned no speed-up (metrics.race_figures' verdict)
+NOT_A_WIN = {"no speed-up": "No speed-up", "busy": "Busy machine", "unequal work": "Not comparable"}
+NOT_A_WIN_WHY = {
+    "no speed-up": "within this run's noise of 1",
+    "busy": "off what these steps should give, or too noisy: not a result",
+    "unequal work": "the answers differ in length: unequal work",
+}
+
+
+def speedup_card(comp: Comparison) -> str:
+    """The race's headline: the measured wall-clock ratio as a win only when the verdict is
+    "faster"; otherwise the verdict in words, the ratio small and marked as not a result."""
+    r = comp.race
+    rival = "sequential" if comp.opponent == "sequential" else "base"
+    sub = f"{rival} {comp.sequential.wall_s:.2f} s ÷ PASTA {comp.pasta.wall_s:.2f} s"
+    if r["verdict"] == "faster":
+        return _card("Wall-clock speed-up", _fmt(comp.wall_speedup, "×"),
+                     f"{sub} · expected {r['expected']:.2f}× ±{r['band'] * 100:.0f}%",
+                     "wall_speedup", comp.wall_speedup, accent=True, cls="card-verdict-faster")
+    verdict = r["verdict"]
+    return _card("Wall-clock speed-up", NOT_A_WIN[verdict],
+                 f"measured {_fmt(comp.wall_speedup, '×')} ({sub}), "
+                 f"{NOT_A_WIN_WHY[verdict]}", "wall_speedup", comp.wall_speedup,
+                 cls=f"card-verdict-{verdict.replace(' ', '-')}")
+
+
+def summary_cards(views: Sequence[RunView], comp: Comparison | None = None) -> str:
+    """The numbers of a finished request, each card carrying its exact value (data-value).
+    A few large headline cards (for a race: the speed-up as the verdict allows, the theory,
+    time, steps; for one run: time, steps, tokens); every run's own figures
+    (`RunView.figures`) fold below them."""
     done = [v for v in views if v.trace is not None]
     if not done:
         return EMPTY_SUMMARY
-    cards: list[str] = []
     traces = {v.run: v.trace for v in done}
-    p, s = traces.get("pasta"), traces.get("sequential")
-    if p is not None and s is not None:
-        comp = Comparison(p, s)
-        cards.append(_card("Wall-clock speed-up", _fmt(comp.wall_speedup, "×"),
-                           f"sequential {s.wall_s:.2f} s ÷ PASTA {p.wall_s:.2f} s",
-                           "wall_speedup", comp.wall_speedup, accent=True))
-        cards.append(_card("Theoretical speed-up", _fmt(comp.theoretical_speedup, "×"),
-                           f"{s.tokens_total} sequential tokens ÷ {p.steps} PASTA steps",
-                           "theoretical_speedup", comp.theoretical_speedup, accent=True))
+    head: list[str] = []
+    p = traces.get("pasta")
+    rival = traces.get("sequential") or traces.get("plain")
+    if comp is None and p is not None and rival is not None:
+        comp = Comparison(p, rival, "sequential" if "sequential" in traces else "base")
+    if comp is not None:
+        p, s = comp.pasta, comp.sequential
+        name = "sequential" if comp.opponent == "sequential" else "base"
+        head.append(speedup_card(comp))
+        head.append(_card("Theoretical speed-up", _fmt(comp.theoretical_speedup, "×"),
+                          f"{s.tokens_total} {name} tokens ÷ {p.steps} PASTA steps",
+                          "theoretical_speedup", comp.theoretical_speedup, accent=True))
+        head.append(_card("Time", f"{p.wall_s:.2f} s", f"PASTA · {name} {s.wall_s:.2f} s, "
+                          "prefill included", "time", p.wall_s))
+        head.append(_card("Steps", f"{p.steps} <small>vs</small> {s.steps}",
+                          f"PASTA vs {name}: forward passes after the prompt", "steps",
+                          p.steps))
+    else:
+        f = done[0].figures()
+        label = RUN_LABELS.get(f.run, f.run)
+        head.append(_card("Time", _fmt(f.wall_s, " s"), f"{label} · prefill included", "time",
+                          f.wall_s))
+        head.append(_card("Steps", str(f.steps), f"{f.threads - 1} async threads", "steps",
+                          f.steps))
+        head.append(_card("Tokens", str(f.tokens_total),
+                          f"{_fmt(f.tokens_per_s, '', 1)} tokens/s", "tokens", f.tokens_total))
+    rest: list[str] = []
     figures = [v.figures() for v in done]
     for f in figures:
         run, label = f.run, RUN_LABELS.get(f.run, f.run)
-        cards.append(_card(f"{label} wall time", _fmt(f.wall_s, " s"),
-                           f"prefill included · {f.end_reason}", f"{run}.wall_s", f.wall_s))
-        cards.append(_card(f"{label} steps", str(f.steps),
-                           f"{f.tokens_total} tokens · {f.threads - 1} async threads",
-                           f"{run}.steps", f.steps))
-        cards.append(_card(f"{label} tokens", str(f.tokens_total),
-                           f"{_fmt(f.tokens_per_s, '', 1)} tokens/s", f"{run}.tokens_total",
-                           f.tokens_total))
-        cards.append(_card(f"{label} parallelism", _fmt(f.parallelism),
-                           "tokens per step", f"{run}.parallelism", f.parallelism))
+        rest.append(_card(f"{label} wall time", _fmt(f.wall_s, " s"),
+                          f"prefill included · {f.end_reason}", f"{run}.wall_s", f.wall_s))
+        rest.append(_card(f"{label} steps", str(f.steps),
+                          f"{f.tokens_total} tokens · {f.threads - 1} async threads",
+                          f"{run}.steps", f.steps))
+        rest.append(_card(f"{label} tokens", str(f.tokens_total),
+                          f"{_fmt(f.tokens_per_s, '', 1)} tokens/s", f"{run}.tokens_total",
+                          f.tokens_total))
+        rest.append(_card(f"{label} parallelism", _fmt(f.parallelism),
+                          "threads fed per step", f"{run}.parallelism", f.parallelism))
     for f in figures:
         if f.run == "pasta":
-            cards.append(_card("KV entries (PASTA)", str(f.kv_tokens),
-                               f"one shared cache · {f.kv_prefix_copy} if each thread copied "
-                               "its prefix", "pasta.kv_tokens", f.kv_tokens))
-    return f"<div class='cards'>{''.join(cards)}</div>"
+            rest.append(_card("KV entries (PASTA)", str(f.kv_tokens),
+                              f"one shared cache · {f.kv_prefix_copy} if each thread copied "
+                              "its prefix", "pasta.kv_tokens", f.kv_tokens))
+    return (f"<div class='cards cards-head'>{''.join(head)}</div>"
+            f"<details class='cards-more'><summary>Every figure, per run</summary>"
+            f"<div class='cards'>{''.join(rest)}</div></details>")
 
 
 EMPTY_SUMMARY = ("<div class='cards cards-empty'><div class='card'><div class='card-title'>"

@@ -39,7 +39,9 @@ def _e(s: str) -> str:
 def _lane_html(view: RunView, lane: ThreadView, inline_chunks: bool, board_state: str) -> str:
     state = lane.state if board_state != "stopped" or lane.state == "done" else "done"
     is_main = lane.id == 0
-    tokens = view.thread_tokens(lane.id)
+    # a sequential run's one lane writes every thread in order: its count is the run's, the
+    # same as the run's header (a main-thread count here would say 18 under a header of 78)
+    tokens = view.tokens if is_main and inline_chunks else view.thread_tokens(lane.id)
     elapsed = view.thread_elapsed(lane.id)
     if is_main:
         title = "main thread" if view.run == "pasta" else "one token per step"

@@ -18,6 +18,8 @@ import gradio as gr
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from pasta_core.train.config import ConfigError, TrainConfig
+
 from . import charts
 from .config import SpaceConfig
 from .sessions import Sessions
@@ -33,6 +35,7 @@ from .training import (
 )
 
 TICK_S = 0.3  # progress refreshes about three times a second
+SLOT_S = 5.0  # a visitor without a job sees the training slot's state this fresh
 STAGE_CHOICES = [("Stage 1 + stage 2", "both"), ("Stage 1 only", "stage1"),
                  ("Stage 2 only (start from a stage-1 model)", "stage2")]
 DATA_CHOICES = [("Bundled world", "world"), ("Upload a JSONL file", "upload")]
@@ -189,6 +192,80 @@ def _clock(s: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def estimate_html(trainer: Trainer, start: str | None, stages: str | None,
+                  numbers: dict[str, Any]) -> str:
+    """The form's run in seconds, from step times measured on a machine (never a constant):
+    the rates of the start model's last run here, else the bench's (bench/train_rates.py)."""
+    try:
+        cfg = TrainConfig(**{k: _number(k, numbers[k]) for k in ADVANCED if k in numbers})
+        cfg.check()
+    except (gr.Error, ConfigError, TypeError, ValueError):
+        return ("<div class='tr-estimate muted' data-estimate=''>Set the numbers to see how "
+                "long this run should take.</div>")
+    est = trainer.estimate(cfg, start or "", stages or "both")
+    if est is None:
+        return ("<div class='tr-estimate muted' data-estimate=''>No step times measured on "
+                "this machine yet: the first run measures them, then estimates appear "
+                "here.</div>")
+    r = est.rates
+    whose = "" if r.model == start else (f" (measured with <code>{html.escape(r.model)}"
+                                         "</code>: another start model's steps differ)")
+    parts = [f"load and save {est.overhead_s:.0f} s"]
+    if est.stage1_steps:
+        parts.append(f"stage 1 {est.stage1_s:.0f} s ({est.stage1_steps} steps × "
+                     f"{cfg.batch_tokens / 1000 * r.stage1_s_per_ktoken:.2f} s)")
+    if est.stage2_s:
+        parts.append(f"stage 2 {est.stage2_s:.0f} s")
+    if est.eval_s:
+        parts.append(f"evaluations {est.eval_s:.0f} s")
+    return (f"<div class='tr-estimate' data-estimate='{est.total_s:.1f}'>About "
+            f"<b>{_clock(est.total_s)}</b> (min:s) end to end: {', '.join(parts)}; scaled "
+            f"from measured step times ({html.escape(r.measured)}){whose}; slower while this "
+            "machine is busy.</div>")
+
+
+def time_left(p: Progress, job: TrainJob, trainer: Trainer) -> float | None:
+    """The running phase's own ETA (from its measured steps) plus the estimates of the phases
+    still to come, scaled by how this job's phases so far compared with their estimates (a
+    busy machine slows every phase alike); None when neither is known yet."""
+    s = job.settings
+    est = trainer.estimate(s, s.start_model, s.stages)
+    now = time.time()
+    spent = expected = 0.0  # this job's phases so far: measured vs estimated seconds
+    running_left: float | None = None
+    for ph in p.phases:
+        if est is None or ph.started is None:
+            continue
+        if ph.state == "done" and ph.ended is not None:
+            spent, expected = spent + ph.ended - ph.started, expected + est.phase_s(ph.key)
+        elif ph.state == "running" and ph.eta_s is not None and ph.frac > 0:
+            running_left = ph.eta_s
+            spent += now - ph.started + ph.eta_s
+            expected += est.phase_s(ph.key)
+    pace = spent / expected if expected > 0 else 1.0
+    left, known = 0.0, False
+    for ph in p.phases:
+        if ph.state == "running":
+            if ph.eta_s is not None and ph.frac > 0:
+                left, known = left + ph.eta_s, True
+            elif est is not None:
+                left, known = left + est.phase_s(ph.key) * pace, True
+        elif ph.state == "pending" and est is not None:
+            left, known = left + est.phase_s(ph.key) * pace, True
+    if running_left is None and not known:
+        return None
+    return left
+
+
+def slot_html(session: Any, trainer: Trainer) -> str | None:
+    """What a page's timer shows: the training slot as it is now for a visitor with no job of
+    their own (free, or busy, who trains, the queue); None (leave it) when the visitor has a
+    job, whose own handler draws its progress."""
+    if session is not None and getattr(session, "training", None) is not None:
+        return None
+    return idle_html(trainer)
+
+
 def idle_html(trainer: Trainer) -> str:
     """What a visitor with no job of their own sees: the training slot's real state."""
     st = trainer.status()
@@ -242,6 +319,9 @@ def progress_html(p: Progress | None, job: TrainJob | None, trainer: Trainer) ->
         frac = cur.frac if cur else 0.0
         eta = (f"about <b>{_clock(cur.eta_s)}</b> left in this phase"
                if cur and cur.eta_s is not None and frac > 0 else "estimating time left…")
+        left = time_left(p, job, trainer)
+        if left is not None:
+            eta += f", about <b data-left='{left:.0f}'>{_clock(left)}</b> in all"
         head = (f"<span class='spinner'></span> Training <code>runs/{name}</code> from "
                 f"<code>{start}</code> · {_clock(elapsed)} elapsed")
         bar = (f"<div class='tr-bar' role='progressbar' aria-valuenow='{frac * 100:.0f}' "
@@ -255,11 +335,17 @@ def progress_html(p: Progress | None, job: TrainJob | None, trainer: Trainer) ->
                 f"<code>{start}</code>.")
         bar = ""
     elif p.state == "cancelled":
-        kept = {"stage1": "keeps the <b>stage-1</b> model (its card says so)",
+        kept = {"stage1": "keeps the <b>stage-1</b> model, the last stage that finished (its "
+                          "card says so)",
                 "stage2": "keeps the stage-2 model"}.get(p.saved or "", "")
+        cut = next((ph for ph in p.phases if ph.state == "stopped"
+                    and ph.key in ("stage1", "stage2")), None)
+        why = (f"{html.escape(cut.label)} was cut ({html.escape(cut.detail)}) before it "
+               "finished, and no earlier stage had finished, so nothing was saved"
+               if cut is not None else "No stage had finished, so nothing was saved")
         head = (f"■ Cancelled after {_clock(elapsed)}. "
                 + (f"<code>runs/{name}</code> {kept}." if kept else
-                   "Nothing was saved; earlier runs are untouched."))
+                   f"{why}; earlier runs are untouched."))
         bar = ""
     else:
         head = f"✗ Training failed: {html.escape(p.error or 'unknown error')}"
@@ -403,6 +489,7 @@ CSS = """
 .tr-fill { height: 100%; background: linear-gradient(90deg, #fb923c, #ea580c);
   border-radius: 999px; transition: width .3s ease; }
 .tr-detail { font-size: .86rem; font-variant-numeric: tabular-nums; }
+.tr-estimate { font-size: .86rem; line-height: 1.45; margin-top: 2px; }
 .tr-notes { margin: 6px 0 0 1.1rem; padding: 0; font-size: .84rem;
   color: var(--body-text-color-subdued); }
 .tr-data { padding: 8px 12px; border-radius: 10px; font-size: .88rem; line-height: 1.45; }

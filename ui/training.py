@@ -28,6 +28,7 @@ from pasta_core.models import list_bundled
 from pasta_core.train.config import PRESETS as CORE_PRESETS
 from pasta_core.train.config import ConfigError, TrainConfig
 from pasta_core.train.data import Record, read_jsonl
+from pasta_core.train.estimate import Estimate, RateTable, estimate, rates_from_run
 from pasta_core.train.pipeline import (  # noqa: F401  (ROWS … fmt: the tab's table)
     EVAL_SEED,
     EVAL_SPLIT,
@@ -51,6 +52,11 @@ RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 STAGES = ("both", "stage1", "stage2")
 MAX_UPLOAD_BYTES = 32 * 2**20
+# measured training rates: the bench's (bench/train_rates.py), then each run finished here
+RATES_SEED = pasta_models.ROOT / "bench" / "results-cpu" / "train-rates.json"
+# in the runs folder: never a run name (those start with a letter or digit), never listed
+RATES_FILE = "_train-rates.json"
+CAP_NAME = "this Space's time limit"
 
 
 class TrainError(ValueError):
@@ -235,6 +241,32 @@ class Trainer:
         self.recent: collections.deque[TrainJob] = collections.deque(maxlen=20)
         self._count = 0
         self._worker: threading.Thread | None = None
+        self.rates = RateTable(pasta_models.RUNS_DIR / RATES_FILE if config.allow_runs
+                               else None, seed=RATES_SEED)
+
+    def estimate(self, cfg: TrainConfig, start_model: str, stages: str) -> Estimate | None:
+        """How long `cfg` should take here, from measured step times (None: none yet)."""
+        rates = self.rates.get(start_model)
+        return estimate(cfg, rates, stages, cap=self.limits.max_steps) if rates else None
+
+    def learn(self, job: TrainJob) -> None:
+        """A job that ended "done" without a cap measured this machine's rates for its
+        start model: the next estimate uses them."""
+        p, s = job.snapshot(), job.settings
+        if p.state != "done" or any(CAP_NAME in n for n in p.notes):
+            return
+        seconds = {ph.key: ph.ended - ph.started for ph in p.phases
+                   if ph.state == "done" and ph.started is not None and ph.ended is not None}
+        steps1 = len(p.loss["stage1"])
+        caps = [c for c in (s.max_steps, self.limits.max_steps) if c]
+        uncapped = steps1 and not any(steps1 >= c for c in caps)
+        planned = steps1 if uncapped and s.data == "world" else None  # world packing
+        rates = rates_from_run(s.start_model, s, s.stages, seconds, steps1, planned,
+                               measured=f"the last run here from {s.start_model} "
+                                        f"({time.strftime('%Y-%m-%d %H:%M')})",
+                               old=self.rates.rates.get(s.start_model))
+        if rates is not None:
+            self.rates.update(rates)
 
     # -- what the form offers ----------------------------------------------------------------
 
@@ -447,7 +479,7 @@ class JobProgress:
                     data_name="world" if job.records is None else Path(s.data).name,
                     spec=job.spec, origin="the PASTA app's Train tab",
                     max_steps=lim.max_steps, max_run_s=lim.max_run_s,
-                    cap_name="this Space's time limit")
+                    cap_name=CAP_NAME)
         end = Pipeline(plan, self.hooks()).run()
         with job.lock:
             for ph in job.p.phases:
@@ -456,3 +488,4 @@ class JobProgress:
             job.p.error, job.p.saved = end.error, end.saved
             job.p.state, job.p.ended = end.state, time.time()
             job.bump("phases", "state")
+        self.trainer.learn(job)

@@ -4,6 +4,7 @@ world recipe's stage 2 all read them from here.
 
     TrainConfig()                 the smallest useful run (tests, a first look: seconds)
     PRESETS["cpu-demo"]           84 s end to end on a quiet 2-core CPU from pasta-tiny-base
+                                  under the Space's 300-step cap (`estimate.py` scales it)
     PRESETS["full"]               the paper's shape of a run, for a GPU (the CLI's default)
 
 Stage 2's step is deliberately small (5e-5, one pass per round): IPO's margin is a sum over a

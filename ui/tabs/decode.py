@@ -445,7 +445,7 @@ def _final_update(app: App, tab: DecodeTab, view: RequestView,
     return {**_charts(tab, runs),
             tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
             tab.answer: views.answer_md(view), tab.annotated: views.annotated(view),
-            tab.summary: charts.summary_cards(list(view.runs.values())),
+            tab.summary: charts.summary_cards(list(view.runs.values()), view.comparison()),
             tab.replay: recording(view),
             tab.download: gr.update(value=str(path) if path else None, visible=path is not None)}
 

@@ -18,17 +18,20 @@ from ..train_tab import (
     ADVANCED,
     DATA_CHOICES,
     INTRO,
+    SLOT_S,
     STAGE2_NOTE,
     STAGE_CHOICES,
     TICK_S,
     TrainUI,
     _stem,
     data_report,
+    estimate_html,
     idle_html,
     limits_note,
     loss_figure,
     progress_html,
     scatter_figure,
+    slot_html,
     table_html,
 )
 from ..training import PRESETS, Trainer, TrainError, default_start, next_free_name
@@ -49,11 +52,12 @@ def build(config: SpaceConfig, trainer: Trainer) -> Handles:
             with gr.Column(scale=3, min_width=320):
                 _what(h, config, trainer)
             with gr.Column(scale=2, min_width=280):
-                _how(h)
+                _how(h, config, trainer)
         with gr.Accordion("Advanced settings", open=False, elem_id="train-advanced"):
             gr.HTML(f"<div class='tr-limits'>{limits_note(config)}</div>")
             _advanced(h, config)
         h["progress"] = gr.HTML(progress_html(None, None, trainer), elem_id="train-progress")
+        h["slot_timer"] = gr.Timer(SLOT_S)  # the slot's state, live, for a visitor without a job
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
                 h["loss_plot"] = gr.Plot(loss_figure(None), show_label=False,
@@ -92,14 +96,16 @@ def _what(h: Handles, config: SpaceConfig, trainer: Trainer) -> None:
     gr.Markdown(STAGE2_NOTE, elem_classes=["tr-note"])
 
 
-def _how(h: Handles) -> None:
-    """Preset, run name, the buttons."""
+def _how(h: Handles, config: SpaceConfig, trainer: Trainer) -> None:
+    """Preset and its measured time, run name, the buttons."""
     h["preset"] = gr.Radio(list(PRESETS), value="CPU demo", label="Preset",
                            elem_id="train-preset",
-                           info="“CPU demo”: 84 s end to end from bundled:pasta-tiny-base on "
-                                "a quiet 2-core CPU (measured: stage 1 62 s, stage 2 13 s, "
-                                "evaluations 6 s; slower while the Space is busy). “Full”: the "
+                           info="“CPU demo”: a short run sized for a 2-core CPU. “Full”: the "
                                 "paper's shape of a run, for a GPU.")
+    p = preset_values("CPU demo", config.training)
+    start = default_start(config, trainer.choices())
+    h["estimate"] = gr.HTML(estimate_html(trainer, start, "both", p | {"seed": 0}),
+                            elem_id="train-estimate")
     with gr.Row():
         h["name"] = gr.Textbox(label="Run name → runs/<name>", value="pasta-run-1",
                                elem_id="train-name", scale=3, info="Letters, digits, - _ .")
@@ -191,6 +197,15 @@ def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer,
 
     h["preset"].change(on_preset, h["preset"], adv_inputs, api_name=False, queue=False)
 
+    def on_form(start: str | None, hub: str | None, stages: str | None, **numbers: Any) -> str:
+        """The run's time from measured step times, whenever the form changes."""
+        return estimate_html(trainer, (hub or "").strip() or start, stages, numbers)
+
+    gr.on([h[k].change for k in ("start", "hub", "stages", *ADVANCED)], on_form,
+          inputs_kwargs={"start": h["start"], "hub": h["hub"], "stages": h["stages"],
+                         **{k: h[k] for k in ADVANCED}},
+          outputs=h["estimate"], api_name=False, queue=False, show_progress="hidden")
+
     async def train(request: gr.Request, *values: Any):
         # Gradio passes the request first (by its annotation), then TRAIN_FIELDS' values
         async for out in _train(tui, trainer, dict(zip(TRAIN_FIELDS, values, strict=True)),
@@ -219,6 +234,14 @@ def wire(demo: gr.Blocks, h: Handles, config: SpaceConfig, trainer: Trainer,
 
     demo.load(on_load, None, [h["start"], h["name"], h["progress"]], api_name=False,
               queue=False)
+
+    def slot_state(request: gr.Request) -> Any:
+        """The training slot as it is now, for a visitor with no job of their own."""
+        shown = slot_html(sessions.peek(Sessions.key(request)), trainer)
+        return gr.skip() if shown is None else shown
+
+    h["slot_timer"].tick(slot_state, None, h["progress"], api_name=False, queue=False,
+                         show_progress="hidden")
 
 
 async def _train(tui: TrainUI, trainer: Trainer, values: dict[str, Any], sid: str):
