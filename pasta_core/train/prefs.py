@@ -2,8 +2,8 @@
 
 Each round: for every training prompt, the interpreter samples N annotated responses from the
 current model; each is scored `theoretical_speedup + λ · quality` (judge), less a penalty
-when its tags do not parse (docs/PASTA_LANG.md §3: the interpreter copes, but the answer is not
-what the model meant to promise); the best and the
+when its tags do not parse (docs/PASTA_LANG.md §3: the interpreter copes, but the answer is
+not what the model meant to promise) and one when it promises a topic twice; the best and the
 worst form a pair; the model trains with BoNBoN (SFT on the best + IPO on best vs worst,
 against the stage-1 reference). Every sample's (speed-up, quality) point and each round's
 Pareto front are recorded — the paper's picture.
@@ -38,6 +38,9 @@ class PrefConfig:
     n_samples: int = 4  # N ≥ 4 samples per prompt
     lam: float = 1.0  # λ: weight of quality against speed-up
     error_penalty: float = 1.0  # taken off the score of a sample whose tags do not parse
+    # taken off a sample that promises one topic twice: a repeated chunk is more tokens per
+    # step, so the speed-up term alone rewards it (33% of test answers did so without this)
+    duplicate_penalty: float = 1.0
     grammar_weight: float = 1.0  # stage 1's penalty on forbidden tags, in the SFT term
     beta: float = 0.1  # IPO's β
     alpha: float = 0.5  # weight of the SFT term
@@ -65,6 +68,12 @@ def sample_speedup(lm: LoadedModel, trace: Trace) -> float:
     """Sequential tokens for the same answer / PASTA steps (see the module docstring)."""
     plain = lm.count_tokens(trace.text) + 1
     return plain / max(1, trace.steps)
+
+
+def duplicate_topics(trace: Trace) -> bool:
+    """Whether a sample promises some topic twice (case and spaces aside)."""
+    topics = [c.topic.strip().lower() for c in trace.document.chunks]
+    return len(topics) != len(set(topics))
 
 
 def tag_errors(trace: Trace) -> list:
@@ -129,7 +138,8 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
             for k in range(cfg.n_samples):
                 trace = sample(lm, ex.prompt, seed=seed * 100_000 + rnd * 1000 + k * 7 + i, cfg=cfg)
                 q, sp = judge(ex, trace.text), sample_speedup(lm, trace)
-                bad = cfg.error_penalty if tag_errors(trace) else 0.0
+                bad = (cfg.error_penalty if tag_errors(trace) else 0.0) + (
+                    cfg.duplicate_penalty if duplicate_topics(trace) else 0.0)
                 pt = Point(rnd, i, sp, q, sp + cfg.lam * q - bad)
                 scored.append((pt.score, k, trace, pt))
                 round_points.append(pt)

@@ -132,6 +132,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
 
+    reused: dict[str, float | None] = {}  # stage → seconds it took when trained (--resume)
+
     def lap(name: str) -> None:
         timings[name] = time.perf_counter() - t0 - sum(timings.values())
         log.info("%s done in %.0f s", name, timings[name])
@@ -159,13 +161,17 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         done = out / folder / "training.json"
         if resume and done.is_file() and json.loads(done.read_text()).get("key") == key:
             log.info("%s: reusing %s (same recipe)", name, done.parent)
-            return json.loads(done.read_text())["history"]
+            info = json.loads(done.read_text())
+            reused[name.split()[0]] = info.get("seconds")  # the time it took when trained
+            return info["history"]
+        started = time.perf_counter()
         model = (new_model(tok, recipe.shape, recipe.seed) if start is None else
                  AutoModelForCausalLM.from_pretrained(out / start, dtype=torch.float32).eval())
         hist = [h.to_dict() for h in train_sft(model, seqs, cfg, tok.pad_token_id, name,
                                                TagGrammar.of(tok), grammar_weight,
                                                progress=progress)]
-        save_run(as_loaded(name, model, tok), out / folder, "", {"key": key, "history": hist})
+        save_run(as_loaded(name, model, tok), out / folder, "",
+                 {"key": key, "history": hist, "seconds": time.perf_counter() - started})
         return hist
 
     hist0 = sft_stage("stage0 pretrain", STAGE0_DIR, key0, plain_seqs, recipe.base, None)
@@ -201,6 +207,10 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     report = {
         "recipe": asdict(recipe), "timings_s": timings,
         "total_s": time.perf_counter() - t0, "machine": _machine(),
+        # with --resume: the stages reused and the seconds each took when it was trained
+        "reused_s": reused,
+        "stage_s": {k: reused.get(k) or v for k, v in timings.items()},
+        "from_nothing_s": time.perf_counter() - t0 + sum(v or 0.0 for v in reused.values()),
         "params": sum(p.numel() for p in model.parameters()),
         "vocab": len(tok), "train_examples": len(examples),
         "phrasings": grammar.phrasing_count({k: v.templates for k, v in SHAPES.items()}),
@@ -292,9 +302,11 @@ def model_card(name: str, report: dict, result: dict) -> str:
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
   stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
   write, also over each answer's main-thread-only form); stage 2 {r['stage2']}.
-* Rebuild: `python -m pasta_core train world --out DIR` ({report['total_s'] / 60:.1f} min on
+* Rebuild: `python -m pasta_core train world --out DIR` ({report.get('from_nothing_s',
+  report['total_s']) / 60:.1f} min from nothing on
   {report['machine']}; stages: {', '.join(f'{k} {v:.0f} s' for k, v in
-                                            report['timings_s'].items())}).
+                                            report.get('stage_s',
+                                                       report['timings_s']).items())}).
 
 ## Metrics (test split, this machine, greedy)
 
