@@ -147,3 +147,16 @@ def pytest_terminal_summary(terminalreporter):
         tally = hostile.TALLY
         terminalreporter.write_line(f"hostile-input suite: {tally['cases']} cases tried, "
                                     f"{tally['failures']} failures")
+
+
+def visibility_mask(seq: list, vis: dict):
+    """The bool mask (row sees column) of token keys `seq` given each key's visible keys, as
+    the equivalence tests rebuild it from a trace's JSON alone."""
+    import torch
+
+    index = {key: k for k, key in enumerate(seq)}
+    mask = torch.zeros(len(seq), len(seq), dtype=torch.bool)
+    for key, seen in vis.items():
+        for other in seen:
+            mask[index[key], index[other]] = True
+    return mask

@@ -14,6 +14,8 @@ from pasta_core import decode, load_model, stream
 from pasta_core.events import Done, TraceBuilder
 from pasta_core.layout import ThreadTokens, build_layout
 
+from .conftest import visibility_mask
+
 ARCHS = ["random:llama", "random:qwen2", "random:gemma"]
 PROMPT = "Describe three planets, then two rivers."
 FORCED = (
@@ -112,12 +114,7 @@ def _rebuild_from_json(trace: dict):
                 seen.add((c["id"], j))
                 vis[(c["id"], j)] = set(seen)
             next_pos = pos[(0, i)] + 1 + c["promised_tokens"]
-    index = {key: k for k, key in enumerate(seq)}
-    mask = torch.zeros(len(seq), len(seq), dtype=torch.bool)
-    for key, seen in vis.items():
-        for other in seen:
-            mask[index[key], index[other]] = True
-    return seq, pos, mask
+    return seq, pos, visibility_mask(seq, vis)
 
 
 def test_trace_json_alone_rebuilds_masks_positions_and_logprobs(lm):

@@ -21,7 +21,7 @@ from pasta_core.events import Done, Splicer, TraceBuilder
 from pasta_core.layout import ThreadTokens, build_layout
 from pasta_core.settings import plan_runs
 
-from .conftest import run_cli
+from .conftest import run_cli, visibility_mask
 
 ARCHS = ["random:llama", "random:qwen2", "random:gemma"]
 QUESTION = "Describe three planets."
@@ -161,12 +161,7 @@ def _rebuild_from_json(trace: dict):
             pos[key] = shared + j
             own.append(key)
             vis[key] = set(seq[:shared]) | set(own)
-    index = {key: k for k, key in enumerate(seq)}
-    mask = torch.zeros(len(seq), len(seq), dtype=torch.bool)
-    for key, seen in vis.items():
-        for other in seen:
-            mask[index[key], index[other]] = True
-    return seq, pos, mask
+    return seq, pos, visibility_mask(seq, vis)
 
 
 def test_trace_json_alone_rebuilds_masks_positions_and_logprobs(runs):
