@@ -241,6 +241,7 @@ def _eval_methods(a: argparse.Namespace) -> int:
         return 2
     result = pareto.compare(models, methods, a.split, a.n, seed=a.seed)
     pareto.write(result, a.out)
+    pareto.update_cards(result, root, methods)
     print(pareto.to_markdown(result))
     return 0
 

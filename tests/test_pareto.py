@@ -58,3 +58,18 @@ def test_compare_scores_every_method_on_the_same_prompts(tmp_path) -> None:
     assert "Independent parts vs dependent steps" in md and "`sot`" in md
     svg = (tmp_path / "pareto.svg").read_text()
     assert svg.startswith("<svg") and svg.count("<circle") == 6  # 3 methods × 2 speed-ups
+
+
+def test_the_comparison_goes_into_each_compared_models_card_once(tmp_path) -> None:
+    result = {"split": "test", "n": 1, "methods": ["sequential", "sot"],
+              "overall": _overall(sequential=(1.0, 0.5), sot=(1.2, 0.4)),
+              "by_kind": {}, "by_shape": {}, "dominance": {"sot": None}}
+    (tmp_path / "pasta-tiny-base").mkdir()
+    card = tmp_path / "pasta-tiny-base" / "README.md"
+    card.write_text("# pasta-tiny-base\n\nmetrics\n")
+    methods = [pareto.METHODS["sequential"], pareto.METHODS["sot"]]
+    for _ in range(2):  # a second comparison replaces the first one's section
+        assert pareto.update_cards(result, tmp_path, methods) == [card]
+    text = card.read_text()
+    assert text.startswith("# pasta-tiny-base\n\nmetrics\n")
+    assert text.count(pareto.CARD_SECTION) == 1 and "**not dominated**" in text

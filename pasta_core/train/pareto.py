@@ -190,3 +190,23 @@ def write(result: dict, out: str | Path) -> None:
     (out / "pareto.json").write_text(json.dumps(result, indent=1))
     (out / "pareto.md").write_text(to_markdown(result))
     (out / "pareto.svg").write_text(to_svg(result))
+
+
+CARD_SECTION = "## Learned promises vs splitting rules"
+
+
+def update_cards(result: dict, models_dir: str | Path, methods: list[Method]) -> list[Path]:
+    """Put the comparison into the model card of every compared model in `models_dir`
+    (replacing the section an earlier comparison wrote); returns the cards written."""
+    root, done = Path(models_dir), []
+    for folder in sorted({m.folder for m in methods}):
+        card = root / folder / "README.md"
+        if not card.is_file():
+            continue
+        text = card.read_text(encoding="utf-8")
+        text = text.split("\n" + CARD_SECTION, 1)[0].rstrip("\n")
+        card.write_text(f"{text}\n\n{CARD_SECTION}\n\n`python -m pasta_core eval --methods "
+                        f"{','.join(result['methods'])}`\n\n{to_markdown(result)}",
+                        encoding="utf-8")
+        done.append(card)
+    return done
