@@ -73,7 +73,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         plan = Plan(start_model=a.model, out=Path(tmp) / "run", cfg=cfg, stages="both",
-                    spec="runs/bench", origin="bench/train_rates.py",
+                    spec=None, origin="bench/train_rates.py",  # evaluated from its folder
                     max_steps=a.max_steps or None)
         t0 = time.monotonic()
         end = Pipeline(plan, Hooks(phase=phase, loss=loss)).run()

@@ -3,7 +3,7 @@ ONE place. The CLI's `train stage1|stage2` flags, the Train tab's presets and fo
 world recipe's stage 2 all read them from here.
 
     TrainConfig()                 the smallest useful run (tests, a first look: seconds)
-    PRESETS["cpu-demo"]           84 s end to end on a quiet 2-core CPU from pasta-tiny-base
+    PRESETS["cpu-demo"]           87 s end to end on a quiet 2-core CPU from pasta-tiny-base
                                   under the Space's 300-step cap (`estimate.py` scales it)
     PRESETS["full"]               the paper's shape of a run, for a GPU (the CLI's default)
 
