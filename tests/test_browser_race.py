@@ -58,7 +58,7 @@ def test_the_page_says_what_the_model_knows_and_builds_prompts(browser, server):
     pg.get_by_label("Fact sheet").check()
     pg.click("#fill")
     pg.wait_for_function("document.querySelector('#prompt textarea').value"
-                         ".startsWith('Draft a fact sheet')")
+                         ".startsWith('Make me a fact sheet')")
     assert "the tiger" in pg.locator("#prompt textarea").input_value()
     pg.wait_for_function("document.querySelector('#force-badge [data-forced]') === null")
     pg.locator("#examples button", has_text=EXAMPLES[3]["label"]).click()

@@ -442,3 +442,10 @@ def test_outside_and_partly_known_answers_are_honest_and_judged_so() -> None:
     for ex in exs:  # an in-world answer never says it does not know
         if not ex.outside and not ex.unknown:
             assert not is_honest(ex.plain), ex.prompt
+
+
+def test_the_prompt_builder_words_requests_in_training_phrasings() -> None:
+    from pasta_core.world.builder import KINDS
+
+    for label, shape, index in KINDS.values():  # "a request it was trained on"
+        assert grammar.option_split(index) == "train", (label, SHAPES[shape].templates[index])

@@ -13,7 +13,7 @@ from pasta_core.world.prompts import _COMPARISONS, SHAPES, _items, _question
 KINDS: dict[str, tuple[str, str, int]] = {
     "describe": ("Describe each", "describe_many", 5),
     "facts": ("Three facts each", "facts_each", 0),
-    "sheet": ("Fact sheet", "study_sheet", 5),
+    "sheet": ("Fact sheet", "study_sheet", 10),
     "quiz": ("Quiz (one question each)", "quiz", 5),
     "compare": ("Compare two", "compare_conclude", 0),
 }
