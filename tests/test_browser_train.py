@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 RUN = "browser-demo"
 # the tiny slice: CPU demo's settings with fewer examples, steps, prompts and eval prompts
-SLICE = {"examples": "16", "max-steps": "4", "prompts": "2", "rounds": "1",
+SLICE = {"examples": "48", "max-steps": "12", "prompts": "2", "rounds": "1",
          "sample-tokens": "16", "eval": "1"}
 
 LOSS_POINTS = """() => {
