@@ -160,3 +160,35 @@ def visibility_mask(seq: list, vis: dict):
         for other in seen:
             mask[index[key], index[other]] = True
     return mask
+
+
+def check_rebuilt_logprobs(lm, trace: dict, seq: list, pos: dict, mask, tol: float) -> int:
+    """Check the rebuilt positions against a trace's JSON, run ONE causal-order forward over
+    the rebuilt sequence with the rebuilt mask, and check every generated token's log-prob
+    against the trace's within `tol`; returns how many were checked."""
+    import torch
+
+    threads = {th["id"]: th for th in trace["threads"]}
+    for (tid, j), p in pos.items():
+        if tid >= 0:
+            assert threads[tid]["positions"][j] == p, (tid, j)
+    assert not mask.triu(1).any()  # every visible token precedes: one causal-order forward
+    ids = [trace["prompt_token_ids"][j] if tid < 0 else threads[tid]["token_ids"][j]
+           for tid, j in seq]
+    additive = torch.where(mask, 0.0, torch.finfo(torch.float32).min)[None, None]
+    with torch.no_grad():
+        logits = lm.model(input_ids=torch.tensor([ids]),
+                          position_ids=torch.tensor([[pos[k] for k in seq]]),
+                          attention_mask=additive).logits[0]
+    logp = torch.log_softmax(logits.float(), -1)
+    where = {key: k for k, key in enumerate(seq)}
+    checked = 0
+    for th in trace["threads"]:  # each token's log-prob, read at its predecessor's row
+        for j, (tok, lp) in enumerate(zip(th["token_ids"], th["logprobs"], strict=True)):
+            if lp is None:  # a chunk's forced opening tag is not generated
+                assert th["id"] != 0 and j < th["n_forced"]
+                continue
+            prev = (th["id"], j - 1) if j > 0 else (-1, len(trace["prompt_token_ids"]) - 1)
+            assert abs(logp[where[prev], tok].item() - lp) < tol, (th["id"], j)
+            checked += 1
+    return checked

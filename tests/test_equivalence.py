@@ -14,7 +14,7 @@ from pasta_core import decode, load_model, stream
 from pasta_core.events import Done, TraceBuilder
 from pasta_core.layout import ThreadTokens, build_layout
 
-from .conftest import visibility_mask
+from .conftest import check_rebuilt_logprobs, visibility_mask
 
 ARCHS = ["random:llama", "random:qwen2", "random:gemma"]
 PROMPT = "Describe three planets, then two rivers."
@@ -120,29 +120,7 @@ def _rebuild_from_json(trace: dict):
 def test_trace_json_alone_rebuilds_masks_positions_and_logprobs(lm):
     trace = json.loads(json.dumps(decode(lm, PROMPT, mode="pasta", force=FORCED).to_dict()))
     seq, pos, mask = _rebuild_from_json(trace)
-    threads = {th["id"]: th for th in trace["threads"]}
-    for (tid, j), p in pos.items():
-        if tid >= 0:
-            assert threads[tid]["positions"][j] == p, (tid, j)
-    assert not mask.triu(1).any()  # every visible token precedes: one causal-order forward
-    ids = [trace["prompt_token_ids"][j] if tid < 0 else threads[tid]["token_ids"][j]
-           for tid, j in seq]
-    additive = torch.where(mask, 0.0, torch.finfo(torch.float32).min)[None, None]
-    with torch.no_grad():
-        logits = lm.model(input_ids=torch.tensor([ids]),
-                          position_ids=torch.tensor([[pos[k] for k in seq]]),
-                          attention_mask=additive).logits[0]
-    logp = torch.log_softmax(logits.float(), -1)
-    where = {key: k for k, key in enumerate(seq)}
-    checked = 0
-    for th in trace["threads"]:
-        for j, (tok, lp) in enumerate(zip(th["token_ids"], th["logprobs"], strict=True)):
-            if lp is None:
-                assert th["id"] != 0 and j < th["n_forced"]
-                continue
-            prev = (th["id"], j - 1) if j > 0 else (-1, len(trace["prompt_token_ids"]) - 1)
-            assert abs(logp[where[prev], tok].item() - lp) < TOL
-            checked += 1
+    checked = check_rebuilt_logprobs(lm, trace, seq, pos, mask, TOL)
     assert checked == trace["tokens_total"]
 
 

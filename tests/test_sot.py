@@ -21,7 +21,7 @@ from pasta_core.events import Done, Splicer, TraceBuilder
 from pasta_core.layout import ThreadTokens, build_layout
 from pasta_core.settings import plan_runs
 
-from .conftest import run_cli, visibility_mask
+from .conftest import check_rebuilt_logprobs, run_cli, visibility_mask
 
 ARCHS = ["random:llama", "random:qwen2", "random:gemma"]
 QUESTION = "Describe three planets."
@@ -168,30 +168,7 @@ def test_trace_json_alone_rebuilds_masks_positions_and_logprobs(runs):
     lm, par, seq_trace = runs
     for trace in (par, seq_trace):
         seq, pos, mask = _rebuild_from_json(trace)
-        threads = {th["id"]: th for th in trace["threads"]}
-        for (tid, j), p in pos.items():
-            if tid >= 0:
-                assert threads[tid]["positions"][j] == p, (tid, j)
-        assert not mask.triu(1).any()
-        ids = [trace["prompt_token_ids"][j] if tid < 0 else threads[tid]["token_ids"][j]
-               for tid, j in seq]
-        additive = torch.where(mask, 0.0, torch.finfo(torch.float32).min)[None, None]
-        with torch.no_grad():
-            logits = lm.model(input_ids=torch.tensor([ids]),
-                              position_ids=torch.tensor([[pos[k] for k in seq]]),
-                              attention_mask=additive).logits[0]
-        logp = torch.log_softmax(logits.float(), -1)
-        where = {key: k for k, key in enumerate(seq)}
-        n_prompt = len(trace["prompt_token_ids"])
-        checked = 0
-        for th in trace["threads"]:
-            for j, (tok, lp) in enumerate(zip(th["token_ids"], th["logprobs"], strict=True)):
-                if lp is None:
-                    assert th["id"] != 0 and j < th["n_forced"]
-                    continue
-                prev = (th["id"], j - 1) if j > 0 else (-1, n_prompt - 1)
-                assert abs(logp[where[prev], tok].item() - lp) < TOL
-                checked += 1
+        checked = check_rebuilt_logprobs(lm, trace, seq, pos, mask, TOL)
         assert checked == trace["tokens_total"]
 
 
