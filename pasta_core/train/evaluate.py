@@ -25,9 +25,13 @@ from ..models import LoadedModel
 from ..world import generate_split, judge_response
 from ..world.judge import extract_claims, mentioned_entities
 from ..world.outside import is_honest
-from .prefs import sample_speedup
+from .prefs import duplicate_topics, sample_speedup
 
 log = logging.getLogger(__name__)
+
+
+def mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else 0.0
 
 
 def geomean(xs: list[float]) -> float:
@@ -54,7 +58,6 @@ def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
     stated in a chunk that are about the chunk's own topic (None when its chunks state none)."""
     asked = set(ex.entities)
     doc = pasta_trace.document
-    topics = [c.topic.strip().lower() for c in doc.chunks]
     own = total = 0
     for c in doc.chunks:
         topic = c.topic.strip()
@@ -70,7 +73,7 @@ def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
             "base_coverage": len(asked & named_base) / len(asked) if asked else None,
             "one_promise_per_part": bool(parts) and len(doc.chunks) == parts,
             "promises_per_part": len(doc.chunks) / parts if parts else None,
-            "duplicate_topic": len(topics) != len(set(topics)),
+            "duplicate_topic": duplicate_topics(pasta_trace),
             "topic_fidelity": own / total if total else None,
             "honest_pasta": is_honest(pasta_trace.text), "honest_base": is_honest(base_text)}
 
@@ -130,7 +133,6 @@ def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int 
 def summarize(rows: list[dict]) -> dict:
     split_rows = [r for r in rows if r["splittable"]]
     other = [r for r in rows if not r["splittable"]]
-    mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
     return {
         "n": len(rows),
         "judge_pasta": mean([r["pasta"]["judge"] for r in rows]),
@@ -144,12 +146,12 @@ def summarize(rows: list[dict]) -> dict:
         "promise_rate_other": mean([float(r["pasta"]["promises"] > 0) for r in other])
         if other else None,
         "parse_ok_rate": mean([float(r["pasta"]["tag_errors"] == 0) for r in rows]),
-        **_viewer_summary(rows, split_rows, mean),
-        **_apar_summary(rows, mean),
+        **_viewer_summary(rows, split_rows),
+        **_apar_summary(rows),
     }
 
 
-def _apar_summary(rows: list[dict], mean) -> dict:
+def _apar_summary(rows: list[dict]) -> dict:
     """The APAR-style model's judge and theoretical speed-up, when it was evaluated."""
     a = [r for r in rows if "apar" in r]
     if not a:
@@ -160,7 +162,7 @@ def _apar_summary(rows: list[dict], mean) -> dict:
                  for r in a])}
 
 
-def _viewer_summary(rows: list[dict], split_rows: list[dict], mean) -> dict:
+def _viewer_summary(rows: list[dict], split_rows: list[dict]) -> dict:
     """Rates of `viewer_measures` (older eval.json rows without them count as none)."""
     v = [r["viewer"] for r in rows if "viewer" in r]
     vs = [r["viewer"] for r in split_rows if "viewer" in r]

@@ -28,7 +28,7 @@ from .. import metrics
 from ..api import decode
 from ..models import LoadedModel
 from ..world import generate_split, judge_response
-from .evaluate import geomean
+from .evaluate import geomean, mean
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def compare(models: dict[str, LoadedModel], methods: list[Method], split: str = 
         ref = None
         for m in methods:
             t = decode(models[m.folder], ex.prompt, mode=m.mode, max_new_tokens=max_new_tokens)
-            ref = ref or t
+            ref = t if ref is None else ref  # the first method: sequential
             row[m.name] = {"judge": judge_response(ex, t.text).total, "steps": t.steps,
                            "tokens_total": t.tokens_total, "wall_s": t.wall_s,
                            "theoretical": metrics.theoretical_speedup(ref.tokens_total, t.steps),
@@ -103,9 +103,6 @@ def compare(models: dict[str, LoadedModel], methods: list[Method], split: str = 
 
 
 def summarize(rows: list[dict], names: list[str]) -> dict:
-    def mean(xs: list[float]) -> float:
-        return sum(xs) / len(xs) if xs else 0.0
-
     return {m: {"n": len(rows), "judge": mean([r[m]["judge"] for r in rows]),
                 "theoretical": geomean([r[m]["theoretical"] for r in rows]),
                 "wall": geomean([r[m]["wall"] for r in rows])} for m in names}

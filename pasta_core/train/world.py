@@ -220,7 +220,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "stage2": {"points": s2["points"], "fronts": s2["fronts"]},
         "eval": {k: v for k, v in result.items() if k != "rows"},
     }
-    _write_outputs(out, report, result)
+    _write_outputs(out, report, result, recipe)
     return report
 
 
@@ -243,11 +243,11 @@ def shipped(recipe: WorldRecipe) -> tuple[str, ...]:
     return ("pasta-tiny", "pasta-tiny-base") + ((APAR_DIR,) if recipe.apar else ())
 
 
-def _write_outputs(out: Path, report: dict, result: dict) -> None:
+def _write_outputs(out: Path, report: dict, result: dict, recipe: WorldRecipe) -> None:
     """report.json, eval.json/eval.md and the model cards."""
     (out / "report.json").write_text(json.dumps(report, indent=1))
     write_eval(result, out)
-    for name in [n for n in (*shipped(WorldRecipe()), APAR_DIR) if (out / n).is_dir()]:
+    for name in shipped(recipe):
         (out / name / "README.md").write_text(model_card(name, report, result))
 
 

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 
 from pasta_core import lang
 from pasta_core.world.facts import CATEGORIES, ENTITIES, Entity
-from pasta_core.world.outside import HONEST, is_honest
+from pasta_core.world.outside import is_honest, says_unknown
 
 if TYPE_CHECKING:
     from pasta_core.world.prompts import Example
@@ -279,12 +279,6 @@ def mentioned_entities(text: str) -> set[str]:
     return {idx.mention_ids[m.group()] for m in idx.mention.finditer(text)}
 
 
-def _says_unknown(text: str, name: str) -> bool:
-    """The response says it does not know ``name`` (its words, any case, "the" optional)."""
-    core = re.escape(name.removeprefix("the ").lower())
-    return re.search(rf"{HONEST.lower()} anything about (the )?{core}", text.lower()) is not None
-
-
 def _has_word(text: str, word: str) -> bool:
     return re.search(rf"(?<![\w+#]){re.escape(word)}(?![\w+#])", text, re.IGNORECASE) is not None
 
@@ -328,7 +322,7 @@ def _score(example: Example, response: str) -> JudgeScore:
     mentioned = sum(1 for e in wanted if e in named)
     coverage = mentioned / len(wanted) if wanted else 1.0
     if example.unknown:  # each thing the world does not hold: said not to be known
-        said = sum(_says_unknown(text, name) for name in example.unknown)
+        said = sum(says_unknown(text, name) for name in example.unknown)
         coverage = (mentioned + said) / (len(wanted) + len(example.unknown))
     conclusion_ok: bool | None = None
     if example.needs_conclusion:
