@@ -46,12 +46,12 @@ def option_split(index: int) -> str:
     return "test" if index % 5 == 4 else "validation" if index % 5 == 3 else "train"
 
 
-def options_for(options: tuple[str, ...], split: str, core: bool = False) -> list[str]:
-    """The options of a branch a prompt of ``split`` may use. A core template must be of the
-    split itself; dressing (openers, closers) of a held-out split may also use training
-    options."""
+def options_for(options: tuple[str, ...], split: str) -> list[str]:
+    """The dressing (openers, closers) a prompt of ``split`` may use: its own options, and for
+    a held-out split the training ones too (a core template is always of the split itself:
+    ``prompts.generate_example``)."""
     own = [o for i, o in enumerate(options) if option_split(i) == split]
-    if core or split == "train":
+    if split == "train":
         return own
     return own + [o for i, o in enumerate(options) if option_split(i) == "train"]
 

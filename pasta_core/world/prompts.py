@@ -16,16 +16,18 @@ rounded up to a multiple of 10 (minimum 10). The tokenizer is passed in as ``cou
 the default :func:`stand_in_count_tokens` (``len(text) // 4 + 1``) is only a stand-in until
 the real tokenizer exists.
 
-Shapes (instruction types): 7 with independent parts (``splittable``) and 7 with dependent
-steps or nothing to split; see :data:`SHAPES`.
+Shapes (instruction types): 9 with independent parts (``splittable``) and 8 with dependent
+steps, nothing to split, or nothing the world holds (``outside``); see :data:`SHAPES`.
 
 Splits (``train`` / ``validation`` / ``test``) are made disjoint twice over, independently of
 the seed:
 
-* phrasings: every shape has 6 prompt templates; the last is reserved for ``test``, the one
-  before it for ``validation``, the rest for ``train``;
-* entity combinations: the sorted set of entity ids an example is about is hashed (MD5) into
-  10 buckets; bucket 0 is ``test``, bucket 1 ``validation``, buckets 2-9 ``train``. An example
+* phrasings: every shape's core templates, and the grammar's openers and closers, belong to
+  one split each by index (``grammar.option_split``: every fifth from the fifth ``test``, from
+  the fourth ``validation``, the rest ``train``); see :mod:`pasta_core.world.grammar`;
+* entity combinations: the sorted set of entity ids an example is about (with any unknown
+  names, or an everyday question's text) is hashed (MD5) into 10 buckets; bucket 0 is
+  ``test``, bucket 1 ``validation``, buckets 2-9 ``train``. An example
   is kept only in the split its combination belongs to.
 
 The seed only changes which examples are drawn, never which split they may belong to.
@@ -69,7 +71,6 @@ __all__ = [
     "round_up_tokens",
     "split_of_combination",
     "stand_in_count_tokens",
-    "template_split",
     "to_jsonl_record",
 ]
 
@@ -230,12 +231,6 @@ def split_of_combination(entity_ids: list[str]) -> str:
     digest = hashlib.md5(combination_key(entity_ids).encode("utf-8")).hexdigest()
     bucket = int(digest, 16) % 10
     return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
-
-
-def template_split(index: int, n_templates: int = 0) -> str:
-    """The split a prompt template (a phrasing family's core) belongs to: every fifth from
-    the fifth → test, every fifth from the fourth → validation (``grammar.option_split``)."""
-    return grammar.option_split(index)
 
 
 # --------------------------------------------------------------------------------------------
@@ -967,7 +962,7 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
 
 def _template_indices(shape: Shape, split: str) -> list[int]:
     n = len(shape.templates)
-    return [i for i in range(n) if template_split(i, n) == split]
+    return [i for i in range(n) if grammar.option_split(i) == split]
 
 
 def generate_example(shape_name: str, split: str, rng: random.Random,
