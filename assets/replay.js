@@ -13,18 +13,22 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => (
   { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const STATE = { queued: 'queued', running: 'running', waiting: 'waiting at sync', done: 'done' };
 
+const hasLanes = (r) => (r.lanes !== undefined ? r.lanes : r.run === 'pasta');
+
 function mkLane(run, th, isMain) {
   const el = document.createElement('article');
   el.className = 'lane st-running' + (isMain ? ' lane-main' : '');
   el.style.setProperty('--c', th.color);
-  const title = isMain ? (run.run === 'pasta' ? 'main thread' : 'one token per step')
+  const title = isMain ? (run.mode === 'sot' ? 'skeleton'
+    : hasLanes(run) ? 'main thread' : 'one token per step')
     : (th.topic || '(no topic)');
   el.innerHTML = `<div class='lane-head'><span class='lane-dot'></span>` +
     `<span class='lane-topic'>${esc(title)}</span><span class='lane-state'>running</span></div>` +
     `<div class='lane-meta'><span class='lane-tok'>0 tok</span>` +
-    (!isMain && th.promised != null ? `<span class='lane-prom'>of ~${th.promised} promised</span>` : '') +
+    (!isMain && th.promised != null && run.mode !== 'sot'
+      ? `<span class='lane-prom'>of ~${th.promised} promised</span>` : '') +
     `<span class='lane-time'>0.00 s</span></div>` +
-    (isMain ? '' : `<div class='lane-bar'><i style='width:0%'></i></div>`) +
+    (isMain || run.mode === 'sot' ? '' : `<div class='lane-bar'><i style='width:0%'></i></div>`) +
     `<div class='lane-text'><div class='lane-inner'></div></div>`;
   const lane = { el, th, start: 0, end: null, tokens: 0, text: '', isMain,
     inner: el.querySelector('.lane-inner'),
@@ -60,7 +64,8 @@ function build() {
     return;
   }
   const grid = document.createElement('div');
-  grid.className = 'board rp-grid board-' + (rec.runs.length > 1 ? 'both' : rec.runs[0].run);
+  grid.className = 'board rp-grid board-' + (rec.mode === 'methods' ? 'methods'
+    : rec.runs.length > 1 ? 'both' : rec.runs[0].run);
   for (const r of rec.runs) {
     const col = document.createElement('section');
     col.className = 'run run-' + r.run;
@@ -75,7 +80,7 @@ function build() {
       steps: col.querySelector('.rp-steps'), tok: col.querySelector('.rp-tok'),
       state: col.querySelector('.run-state'), track: col.querySelector('.rp-track i'),
       threads: Object.fromEntries(r.threads.map((t) => [t.id, t])) };
-    if (r.run === 'pasta') col.appendChild(chunks);
+    if (hasLanes(r)) col.appendChild(chunks);
     grid.appendChild(col);
     runs.push(st);
   }
@@ -88,7 +93,7 @@ function apply(st, e) {
   const { kind, t } = e;
   const tid = e.thread;
   const r = st.r;
-  const inline = r.run !== 'pasta';
+  const inline = !hasLanes(r);
   if (kind === 'start') {
     const th = st.threads[tid] || { id: tid, topic: e.topic, promised: e.promised, color: '#475569' };
     if (tid === 0) {

@@ -4,7 +4,8 @@
 
 Each example is a test-split prompt (held-out entity combination and phrasing family) of a
 chosen shape and size, with its reference answer in PASTA-LANG canonical form (promises
-counted with the bundled tokenizer) for forcing on `random:` models. An example marked
+counted with the bundled tokenizer) for forcing on `random:` models, and what the world's
+judge reads of it (`judge.judge_record`: a methods race on it is scored). An example marked
 `parts` is kept only if the shipped PASTA model, greedy, splits it into as many chunks as it
 asks for (an example without parts only if it writes no chunk); the script says which it
 had to skip.
@@ -24,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from pasta_core.api import decode  # noqa: E402
 from pasta_core.models import load_model  # noqa: E402
 from pasta_core.world import generate_split  # noqa: E402
+from pasta_core.world.judge import judge_record  # noqa: E402
 
 log = logging.getLogger("pick_examples")
 
@@ -65,7 +67,8 @@ def main() -> int:
                 log.info("skip %r: %d chunks for %d parts", ex.prompt, chunks, len(ex.parts))
                 continue
             item = {"label": label, "prompt": ex.prompt,
-                    "answer": ex.annotated(lm.count_tokens), "parts": ex.splittable}
+                    "answer": ex.annotated(lm.count_tokens), "parts": ex.splittable,
+                    "judge": judge_record(ex)}
             if opening:
                 item["opening"] = True
             out.append(item)
@@ -80,7 +83,9 @@ def main() -> int:
                        "phrasing families, seed 7; the eight-part group example from the training "
                        "split: no group of eight fell in the held-out ones) by "
                        "bench/pick_examples.py, which keeps an "
-                       "example with parts only if the shipped model splits it as asked.",
+                       "example with parts only if the shipped model splits it as asked. "
+                       "`judge` holds what the world's judge reads of the example, so a race "
+                       "on it can be scored.",
            "examples": out}
     Path(a.out).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     return 0

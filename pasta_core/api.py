@@ -5,44 +5,72 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import lang
-from .events import Comparison, Done, Event, Step, Trace
+from . import lang, sot
+from .annotate import annotate
+from .events import Comparison, Done, Event, MethodsRace, Step, Trace
 from .interpreter import Interpreter
 from .models import LoadedModel
-from .settings import RUN_MODES, Prompt, Settings, SettingsError, plan_runs
+from .settings import (
+    RUN_MODES,
+    Prompt,
+    Settings,
+    SettingsError,
+    plan_runs,
+    run_mode,
+    run_model,
+)
 
 __all__ = ["RUN_MODES", "decode", "dry_run", "lockstep", "stream"]
 
 
 def stream(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | None = None,
            should_stop: Callable[[], bool] | None = None, baseline: LoadedModel | None = None,
+           apar: LoadedModel | None = None, methods: Any = None,
            **settings: Any) -> Iterator[Event]:
-    """Events of a run as they happen. A race races PASTA and its opponent on the same request
-    with the same settings, in lockstep: mode "both" against sequential decoding of `lm`, mode
-    "base" against `baseline` (the base model) decoding plainly. Each run ends with its own
-    `Done` event (every event names its run)."""
+    """Events of a run as they happen. A race races its runs on the same request with the same
+    settings, in lockstep: mode "both" PASTA against sequential decoding of `lm`, mode "base"
+    PASTA against `baseline` (the base model) decoding plainly, mode "methods" the `methods`
+    (`settings.METHODS`: PASTA on `lm`, sequential and SoT on `baseline`, APAR-style on
+    `apar`). Each run ends with its own `Done` event (every event names its run)."""
     s = Settings.of(settings)
-    yield from lockstep([it.events() for it in interpreters(lm, prompt, mode, s, force,
-                                                            should_stop, baseline)])
+    yield from lockstep([it.events() for it in interpreters(
+        lm, prompt, mode, s, force, should_stop, baseline, apar, methods)])
 
 
 def interpreters(lm: LoadedModel, prompt: Prompt, mode: str, s: Settings, force: str | None,
                  should_stop: Callable[[], bool] | None = None,
-                 baseline: LoadedModel | None = None) -> list[Interpreter]:
-    """The runs a mode makes (`settings.plan_runs`), each on its model. In mode "base" the base
-    model decodes plainly; a forced answer is forced on it as its spliced text."""
-    runs = plan_runs(mode)
-    if mode == "base" and baseline is None:
-        raise SettingsError("mode base races the base model: load it and pass baseline=",
-                            "mode")
+                 baseline: LoadedModel | None = None, apar: LoadedModel | None = None,
+                 methods: Any = None) -> list[Interpreter]:
+    """The runs a mode makes (`settings.plan_runs`), each on its model, with a forced answer
+    (PASTA-LANG) forced on each in the form its method writes (`forced_for`)."""
+    models = {"chosen": lm, "base": baseline, "apar": apar}
     out = []
-    for m in runs:
-        if mode == "base" and m == "plain":
-            plain = lang.parse(force)["text"] if force is not None else None
-            out.append(Interpreter(baseline, prompt, m, s, plain, should_stop))  # type: ignore[arg-type]
-        else:
-            out.append(Interpreter(lm, prompt, m, s, force, should_stop))
+    runs = plan_runs(mode, methods)
+    for run in runs:
+        whose = run_model(mode, run)
+        model = models[whose]
+        if model is None:
+            name = "the base model" if whose == "base" else "the APAR-style model"
+            raise SettingsError(f"{run} runs on {name}: load it and pass "
+                                f"{'baseline' if whose == 'base' else 'apar'}=", "mode")
+        # in a race each run is forced in its own form; a single run takes the text as given
+        form = ("apar" if run == "apar" else run_mode(mode, run)) if len(runs) > 1 else ""
+        out.append(Interpreter(model, prompt, run_mode(mode, run), s,
+                               forced_for(form, force, model), should_stop, run=run))
     return out
+
+
+def forced_for(form: str, force: str | None, lm: LoadedModel) -> str | None:
+    """A race's forced answer (PASTA-LANG) in the form one of its runs writes: "plain" its
+    spliced text (a model that writes no tags), "sot" its SoT transcript
+    (`sot.transcript_of_annotated`), "apar" the spliced text split again by the syntax rules
+    (`annotate`, as the APAR-style model was taught), anything else as given."""
+    if force is None or form not in ("plain", "sot", "apar"):
+        return force
+    if form == "sot":
+        return sot.transcript_of_annotated(force)
+    text = lang.parse(force)["text"]
+    return annotate(text, lm.count_tokens) if form == "apar" else text
 
 
 def lockstep(runs: list[Iterator[Event]]) -> Iterator[Event]:
@@ -79,11 +107,16 @@ def dry_run(tokenizer, eos_id: int, annotated: str, mode: str = "pasta",
 
 def decode(lm: LoadedModel, prompt: Prompt, mode: str = "pasta", force: str | None = None,
            should_stop: Callable[[], bool] | None = None, baseline: LoadedModel | None = None,
-           **settings: Any) -> Trace | Comparison:
-    """Run to the end. Returns the Trace (a Comparison for a race: modes "both" and "base")."""
-    traces = {ev.trace.mode: ev.trace
-              for ev in stream(lm, prompt, mode, force, should_stop, baseline, **settings)
+           apar: LoadedModel | None = None, methods: Any = None,
+           **settings: Any) -> Trace | Comparison | MethodsRace:
+    """Run to the end. Returns the Trace (a Comparison for a race: modes "both" and "base"; a
+    MethodsRace for mode "methods")."""
+    traces = {ev.run: ev.trace
+              for ev in stream(lm, prompt, mode, force, should_stop, baseline, apar, methods,
+                               **settings)
               if isinstance(ev, Done)}
+    if mode == "methods":
+        return MethodsRace({m: traces[m] for m in plan_runs(mode, methods)})
     if mode == "both":
         return Comparison(traces["pasta"], traces["sequential"])
     if mode == "base":

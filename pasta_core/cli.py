@@ -1,6 +1,7 @@
 """`python -m pasta_core …` — the CLI contract of docs/DESIGN.md.
 
-    decode --model SPEC --prompt TEXT [--mode pasta|sequential|plain|both|base|sot|sot-sequential]
+    decode --model SPEC --prompt TEXT [--mode pasta|sequential|plain|both|base|sot|sot-sequential
+           |methods] [--methods sequential,pasta,sot,apar] [--baseline SPEC] [--apar SPEC]
            [--max-new-tokens N] [--max-threads K] [--temperature T] [--top-p P] [--seed S]
            [--force-file ANNOTATED.txt] [--runner auto|eager|static] [--json]
     parse  --file ANNOTATED.txt [--json]
@@ -22,13 +23,23 @@ import sys
 from pathlib import Path
 
 from .api import RUN_MODES, decode
-from .events import Comparison, Trace
+from .events import Comparison, MethodsRace, Trace
 from .lang import parse
 from .models import ModelSpecError, load_model
-from .settings import PUBLIC, RUNNERS, SOT_MODES, SettingsError, add_arguments
+from .settings import (
+    METHODS,
+    PUBLIC,
+    RUNNERS,
+    SOT_MODES,
+    SettingsError,
+    add_arguments,
+    plan_runs,
+    run_model,
+)
 
 DEFAULT_MODEL = "bundled:pasta-tiny"
 DEFAULT_BASELINE = "bundled:pasta-tiny-base"
+DEFAULT_APAR = "bundled:pasta-tiny-apar"
 log = logging.getLogger(__name__)
 
 
@@ -61,15 +72,25 @@ def cmd_decode(a: argparse.Namespace) -> int:
     force = _read(a.force_file, "force file") if a.force_file else None
     try:
         lm = load_model(a.model, device=a.device)
-        base = load_model(a.baseline, device=a.device) if a.mode == "base" else None
+        roles = {run_model(a.mode, r) for r in plan_runs(a.mode, a.methods)}
+        base = load_model(a.baseline, device=a.device) if "base" in roles else None
+        apar = load_model(a.apar, device=a.device) if "apar" in roles else None
         settings = {k.name: getattr(a, k.name) for k in PUBLIC}
         result = decode(lm, a.prompt, mode=a.mode, force=force, runner=a.runner,
-                        baseline=base, **settings)
+                        baseline=base, apar=apar, methods=a.methods, **settings)
     except (ModelSpecError, SettingsError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.json:
         print(json.dumps(result.to_dict()))
+    elif isinstance(result, MethodsRace):
+        for row in result.table:
+            print(_summary(result.runs[row["method"]]))
+        for row in result.table:
+            verdict = "reference" if row["reference"] else row["race"]["verdict"]
+            print(f"{row['label']}: {row['steps']} steps, {row['wall_s']:.3f} s, theoretical "
+                  f"{row['theoretical_speedup']:.2f}x, wall-clock {row['wall_speedup']:.2f}x "
+                  f"({verdict})")
     elif isinstance(result, Comparison):
         print(_summary(result.pasta))
         print(_summary(result.sequential))
@@ -316,9 +337,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pasta, sequential, plain, or a race in lockstep: both (PASTA vs this "
                    "model decoding sequentially) or base (PASTA vs --baseline decoding plainly); "
                    "sot: Skeleton-of-Thought (a skeleton, then its points at once; --force-file "
-                   "takes a transcript), sot-sequential: the same points one after another")
+                   "takes a transcript), sot-sequential: the same points one after another; "
+                   "methods: --methods racing in lockstep (a forced answer is forced on each "
+                   "in its own form)")
+    d.add_argument("--methods", default=None,
+                   help=f"mode methods: 2 to 4 of {','.join(METHODS)}, comma-separated "
+                   "(default sequential,pasta,sot); PASTA runs --model, sequential and sot "
+                   "--baseline, apar --apar")
     d.add_argument("--baseline", default=DEFAULT_BASELINE,
-                   help=f"the base model of mode base (default {DEFAULT_BASELINE})")
+                   help=f"the base model of mode base and of a methods race's sequential and "
+                   f"SoT runs (default {DEFAULT_BASELINE})")
+    d.add_argument("--apar", default=DEFAULT_APAR,
+                   help=f"a methods race's APAR-style model (default {DEFAULT_APAR})")
     add_arguments(d)  # every decoding setting, from settings.KNOBS
     d.add_argument("--force-file", help="teacher-force this annotated response")
     d.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda when available)")

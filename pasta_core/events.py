@@ -17,7 +17,7 @@ from .settings import SOT_MODES
 
 @dataclass
 class Event:
-    run: str  # "pasta", "sequential", "plain", "sot", "sot-sequential": which run it belongs to
+    run: str  # which run it belongs to: its mode ("pasta", "sot", …), or a race's method name
     t: float
 
     @property
@@ -37,6 +37,11 @@ class RunStart(Event):
     prompt: str | list[dict[str, str]]
     prompt_token_ids: list[int]
     settings: dict[str, Any]
+    mode: str = ""  # the interpreter's mode, when the run is named otherwise (a methods race)
+
+    @property
+    def run_mode(self) -> str:
+        return self.mode or self.run
 
 
 @dataclass
@@ -277,7 +282,7 @@ class Splicer:
 
     def add(self, ev: Event) -> str:
         if isinstance(ev, RunStart):
-            self.sot = ev.run in SOT_MODES
+            self.sot = ev.run_mode in SOT_MODES
             return ""
         if self.sot:
             return self._add_sot(ev)
@@ -379,7 +384,7 @@ class TraceBuilder:
         assert self.start is not None
         s = self.start
         return Trace(
-            mode=s.run, model=s.model, prompt=s.prompt, text=self.splicer.text,
+            mode=s.run_mode, model=s.model, prompt=s.prompt, text=self.splicer.text,
             prompt_token_ids=s.prompt_token_ids,
             settings=s.settings, threads=[self.threads[k] for k in sorted(self.threads)],
             steps=len(self.step_sizes), kv_tokens=kv_tokens, wall_s=wall_s,
@@ -412,9 +417,46 @@ class Comparison:
         """The race's honest figures and verdict (`metrics.race_figures`)."""
         p, s = self.pasta, self.sequential
         return metrics.race_figures(p.steps, p.step_cycle_s, p.wall_s, s.tokens_total,
-                                    s.step_cycle_s, s.wall_s, p.tokens_total)
+                                    s.step_cycle_s, s.wall_s, (len(s.text), len(p.text)))
 
     def to_dict(self) -> dict[str, Any]:
         return {"pasta": self.pasta.to_dict(), self.opponent: self.sequential.to_dict(),
                 "wall_speedup": self.wall_speedup,
                 "theoretical_speedup": self.theoretical_speedup, "race": self.race}
+
+
+@dataclass
+class MethodsRace:
+    """A methods race (mode "methods"): two to four decoding methods (`settings.METHODS`) on
+    the same request in lockstep. Every speed-up is against the `reference` run, sequential
+    decoding when it races, else the first method: its tokens ÷ a run's steps (theoretical),
+    its seconds ÷ the run's (wall-clock), and the verdict of the same honest figures a
+    two-run race reports (`Comparison.race`, `metrics.race_figures`)."""
+
+    runs: dict[str, Trace]  # method name → its trace, in METHODS' order
+
+    @property
+    def reference(self) -> str:
+        return "sequential" if "sequential" in self.runs else next(iter(self.runs))
+
+    def row(self, name: str) -> dict[str, Any]:
+        """One method's figures against the reference."""
+        from .settings import METHODS
+
+        t, ref = self.runs[name], self.runs[self.reference]
+        row = {"method": name, "label": METHODS[name].label, "model": t.model,
+               "steps": t.steps, "tokens_total": t.tokens_total, "wall_s": t.wall_s,
+               "theoretical_speedup": metrics.theoretical_speedup(ref.tokens_total, t.steps),
+               "wall_speedup": metrics.wall_speedup(ref.wall_s, t.wall_s),
+               "reference": name == self.reference, "race": None}
+        if name != self.reference:
+            row["race"] = Comparison(t, ref).race
+        return row
+
+    @property
+    def table(self) -> list[dict[str, Any]]:
+        return [self.row(m) for m in self.runs]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"methods": list(self.runs), "reference": self.reference, "table": self.table,
+                "runs": {m: t.to_dict() for m, t in self.runs.items()}}

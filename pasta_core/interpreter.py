@@ -77,13 +77,14 @@ class Interpreter:
     def __init__(self, lm: LoadedModel, prompt: str | list[dict[str, str]], mode: str = "pasta",
                  settings: Settings | None = None, force: str | None = None,
                  should_stop: Callable[[], bool] | None = None, runner=None,
-                 record_masks: bool = False):
+                 record_masks: bool = False, run: str | None = None):
         if mode not in MODES:
             raise SettingsError(f"mode must be one of {', '.join(MODES)} (got {mode!r})")
         check_prompt(prompt)
         self.lm = lm
         self.prompt = prompt
         self.mode = mode
+        self.run = run or mode  # the run's name in its events (a methods race: the method's)
         self.sot = mode in SOT_MODES
         # what the model reads: an SoT run asks for the skeleton of the answer
         self.model_prompt = sot.sot_prompt(prompt) if self.sot else prompt
@@ -140,8 +141,8 @@ class Interpreter:
         out: list[Event] = []
         prompt_ids = self.lm.encode_prompt(self.model_prompt)
         self.layout = ThreadLayout(self.lm.device, capacity=len(prompt_ids) + self.initial_slots)
-        self._emit(RunStart(self.mode, 0.0, self.lm.spec, self.prompt, prompt_ids,
-                            asdict(self.s)), out)
+        self._emit(RunStart(self.run, 0.0, self.lm.spec, self.prompt, prompt_ids,
+                            asdict(self.s), self.mode), out)
         main = self._new_thread(None, "", None, None, out)
         main.state = ThreadState.RUNNING
         logits = self._prefill(prompt_ids)
@@ -168,7 +169,7 @@ class Interpreter:
             raise RuntimeError(f"interpreter stalled with threads {unfinished} unfinished")
         wall = self._now()
         trace = self.builder.build(self.runner.kv_len, wall, self.stopping or "completed")
-        yield Done(self.mode, wall, trace)
+        yield Done(self.run, wall, trace)
 
     # -- stages ------------------------------------------------------------------------------
 
@@ -187,7 +188,7 @@ class Interpreter:
     def _schedule(self, out: list[Event]) -> sched.Batch:
         """Which threads feed how many tokens this step (the scheduler's decision)."""
         if sched.resume_main(self.threads):  # every chunk the sync waits for has ended
-            self._emit(ThreadResume(self.mode, self._now(), MAIN), out)
+            self._emit(ThreadResume(self.run, self._now(), MAIN), out)
         mode = {"sot": "pasta", "sot-sequential": "sequential"}.get(self.mode, self.mode)
         return sched.schedule(self.threads, mode, self.s.max_threads, self.stopping is not None)
 
@@ -221,7 +222,7 @@ class Interpreter:
         fwd_s = time.perf_counter() - t_fwd
         self.step += 1
         # the Step event goes before the tokens chosen from its logits; timings filled below
-        step_ev = Step(self.mode, self._now(), self.step, [th.id for th, _ in batch],
+        step_ev = Step(self.run, self._now(), self.step, [th.id for th, _ in batch],
                        [n for _, n in batch], positions, 0.0, 0.0)
         if self.record_masks:
             step_ev.visible = [r.nonzero()[:, 0].tolist() for r in mask[:, :self.runner.kv_len]]
@@ -254,14 +255,14 @@ class Interpreter:
             o = th.output.token(tok, end, len(self.threads))
             if o.sync:
                 th.sync_at = len(th.tokens) - 1
-            self._emit(Tokens(self.mode, self._now(), th.id, [tok], [lp], o.raw, o.text,
+            self._emit(Tokens(self.run, self._now(), th.id, [tok], [lp], o.raw, o.text,
                               o.tags), out)
             for tag in o.promises:
                 self._fork(th, tag, out)
             if o.sync:
                 th.join = [c for c in th.unjoined if not self.threads[c].done]
                 if th.join:
-                    self._emit(ThreadWait(self.mode, self._now(), MAIN, list(th.join)), out)
+                    self._emit(ThreadWait(self.run, self._now(), MAIN, list(th.join)), out)
             end = o.end
             if end is None and th.id != MAIN and th.generated >= self.s.max_thread_tokens:
                 end = "max_thread_tokens"
@@ -287,7 +288,7 @@ class Interpreter:
         c.n_forced = len(opening)
         raw = c.output.opening(opening)
         main.unjoined.append(c.id)
-        self._emit(Tokens(self.mode, self._now(), c.id, list(opening), [None] * len(opening), raw,
+        self._emit(Tokens(self.run, self._now(), c.id, list(opening), [None] * len(opening), raw,
                           "", [{"kind": "async", "at": 0}]), out)
 
     def _expand(self, main: Thread, out: list[Event]) -> None:
@@ -313,7 +314,7 @@ class Interpreter:
             c.tokens, c.n_forced = list(cue), len(cue)
             self.layout.fork(MAIN, c.id, budget)
             raw = c.output.opening(cue)
-            self._emit(Tokens(self.mode, self._now(), c.id, list(cue), [None] * len(cue), raw,
+            self._emit(Tokens(self.run, self._now(), c.id, list(cue), [None] * len(cue), raw,
                               ""), out)
 
     def _new_thread(self, parent: int | None, topic: str, promised: int | None,
@@ -331,7 +332,7 @@ class Interpreter:
             # same tokens whatever the schedule, so PASTA and sequential runs stay comparable
         self.threads.append(th)
         running = sum(c.active for c in self.threads[1:]) + ahead
-        self._emit(ThreadStart(self.mode, self._now(), tid, parent, topic, promised, fork_at,
+        self._emit(ThreadStart(self.run, self._now(), tid, parent, topic, promised, fork_at,
                                fork_offset, queued=parent is not None
                                and running >= self.s.max_threads), out)
         return th
@@ -349,8 +350,8 @@ class Interpreter:
         th.state = ThreadState.DONE
         held, shown = th.output.finish(th.end_reason)
         if held or shown:
-            self._emit(Tokens(self.mode, self._now(), th.id, [], [], held, shown), out)
-        self._emit(ThreadEnd(self.mode, self._now(), th.id, th.end_reason or "completed"), out)
+            self._emit(Tokens(self.run, self._now(), th.id, [], [], held, shown), out)
+        self._emit(ThreadEnd(self.run, self._now(), th.id, th.end_reason or "completed"), out)
 
 
 def _stack_rows(rows: list[torch.Tensor], width: int) -> torch.Tensor:

@@ -95,7 +95,7 @@ def _rel_se(xs: Sequence[float]) -> float:
 
 def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: float,
                  seq_tokens: int, seq_cost: Sequence[float], seq_wall: float,
-                 pasta_tokens: int | None = None) -> dict:
+                 lengths: tuple[int, int] | None = None) -> dict:
     """The honest figures of one lockstep race (PASTA vs sequential decoding of one request).
 
     - theoretical: sequential tokens ÷ PASTA steps (what the schedule earns on ideal hardware);
@@ -105,8 +105,10 @@ def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: floa
     - expected: theoretical ÷ cost_ratio, the wall ratio these steps should give;
     - wall: the measured wall-clock ratio; noise: its relative standard error from the spread
       of the step costs;
-    - verdict: "unequal work" when the two answers' lengths differ by more than EQUAL_WORK
-      (a base model that answers only part of the question is not a slower one); else "busy"
+    - verdict: "unequal work" when the two answers' `lengths` (the opponent's, PASTA's: the
+      characters of their spliced answers, so PASTA's tags are its cost, not extra work)
+      differ by more than EQUAL_WORK (a base model that answers only part of the question is
+      not a slower one); else "busy"
       when the noise band is wider than MAX_BAND, or the wall ratio is off the expected one by
       more than the band, max(RACE_TOLERANCE, 3 × noise), or a PASTA step measured cheaper
       than a sequential one (it carries more tokens: something else slowed the opponent);
@@ -121,7 +123,7 @@ def race_figures(pasta_steps: int, pasta_cost: Sequence[float], pasta_wall: floa
     wall = wall_speedup(seq_wall, pasta_wall)
     noise = (_rel_se(pasta_cost) ** 2 + _rel_se(seq_cost) ** 2) ** 0.5
     band = max(RACE_TOLERANCE, 3 * noise)
-    work = seq_tokens / pasta_tokens if pasta_tokens else 1.0
+    work = lengths[0] / lengths[1] if lengths and lengths[1] else 1.0
     if abs(work - 1) > EQUAL_WORK:
         verdict = "unequal work"
     elif (band > MAX_BAND or (expected > 0 and abs(wall / expected - 1) > band)

@@ -13,7 +13,9 @@ races, decoded in lockstep: "both" (PASTA against the same model decoding sequen
 "base" (PASTA against the base model, trained on the same answers without tags, decoding
 plainly: the paper's comparison). "sot" is Skeleton-of-Thought on the same interpreter, and
 "sot-sequential" its reference: the same points decoded one after another
-(docs/PASTA_LANG.md §6).
+(docs/PASTA_LANG.md §6). Mode "methods" races two to four decoding METHODS in lockstep on one
+request (sequential, PASTA, Skeleton-of-Thought, APAR-style), each on its own model: the
+paper's comparison of learned promises against hand-made splitting rules, live.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from typing import Any
 
 from . import lang
 
-RUN_MODES = ("pasta", "sequential", "plain", "both", "base", "sot", "sot-sequential")
+RUN_MODES = ("pasta", "sequential", "plain", "both", "base", "sot", "sot-sequential", "methods")
 SOT_MODES = ("sot", "sot-sequential")  # Skeleton-of-Thought, and its sequential reference
 RACES = {"both": ("pasta", "sequential"), "base": ("pasta", "plain")}  # PASTA, its opponent
 RUNNERS = ("auto", "eager", "static")  # runners/__init__.py resolves them
+MIN_METHODS, MAX_METHODS = 2, 4  # a methods race: how many methods race at once
 MIN_TEMPERATURE = 0.01  # below it, sampling overflows (1/T) or is greedy in all but name
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit integer
 TEXT_FIELDS_MAX_CHARS = 100_000  # a hard cap before any tokenizer sees a string
@@ -149,18 +152,84 @@ class Settings:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class Method:
+    """A decoding method a methods race can pick: its run's name (in events and views), its
+    label, the interpreter mode it runs, and whose model runs it: "chosen" (the request's
+    model), "base" (the base model, trained on the same answers without tags) or "apar" (the
+    APAR-style model, trained on answers split by syntax rules, `pasta_core.annotate`)."""
+
+    name: str
+    label: str
+    mode: str
+    model: str
+    about: str
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("sequential", "Sequential", "plain", "base",
+           "the base model, one token per step: the reference"),
+    Method("pasta", "PASTA", "pasta", "chosen",
+           "the chosen model splits where it learned to (promises)"),
+    Method("sot", "Skeleton-of-Thought", "sot", "base",
+           "the base model writes a skeleton, then every point at once"),
+    Method("apar", "APAR-style", "pasta", "apar",
+           "a model trained on answers split by syntax rules (lists, paragraphs)"),
+)}
+DEFAULT_METHODS = ("sequential", "pasta", "sot")
+
+
+def check_methods(methods: Any) -> tuple[str, ...]:
+    """The methods of a methods race in METHODS' order (the reference, sequential, first), or
+    a SettingsError naming what is wrong: not a list, an unknown or repeated name, too few or
+    too many."""
+    if methods is None:
+        return DEFAULT_METHODS
+    if isinstance(methods, str):
+        methods = [m for m in methods.replace(",", " ").split() if m]
+    if not isinstance(methods, list | tuple) or not all(isinstance(m, str) for m in methods):
+        raise SettingsError(f"methods must be a list of names among {', '.join(METHODS)}",
+                            "methods")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise SettingsError(f"unknown method {_show(unknown[0])}; pick from "
+                            f"{', '.join(METHODS)}", "methods")
+    if len(set(methods)) != len(methods):
+        raise SettingsError("a method is named twice; name each method once", "methods")
+    if not MIN_METHODS <= len(methods) <= MAX_METHODS:
+        raise SettingsError(f"a methods race takes {MIN_METHODS} to {MAX_METHODS} methods "
+                            f"(got {len(methods)}); pick from {', '.join(METHODS)}", "methods")
+    return tuple(m for m in METHODS if m in methods)
+
+
 def defaults() -> dict[str, int | float]:
     """The public settings' defaults (what the CLI, the API and the UI start from)."""
     return {k.name: k.default for k in PUBLIC}
 
 
-def plan_runs(mode: str) -> tuple[str, ...]:
-    """The interpreter runs a run mode makes: a race is PASTA, then its opponent (sequential
-    decoding of the same model for "both", the base model's plain decoding for "base")."""
+def plan_runs(mode: str, methods: Any = None) -> tuple[str, ...]:
+    """The runs a run mode makes, by name: a race is PASTA, then its opponent (sequential
+    decoding of the same model for "both", the base model's plain decoding for "base"); a
+    methods race is its methods (`check_methods`); any other mode is one run named as it."""
     if mode not in RUN_MODES:
         raise SettingsError(f"mode must be one of {', '.join(RUN_MODES)} (got {_show(mode)})",
                             "mode")
+    if mode == "methods":
+        return check_methods(methods)
     return RACES.get(mode, (mode,))
+
+
+def run_mode(mode: str, run: str) -> str:
+    """The interpreter mode of run `run` of a request in mode `mode`."""
+    return METHODS[run].mode if mode == "methods" else run
+
+
+def run_model(mode: str, run: str) -> str:
+    """Whose model decodes run `run` of a request in mode `mode`: "chosen" (the request's),
+    "base" (the base model) or "apar" (the APAR-style model)."""
+    if mode == "methods":
+        return METHODS[run].model
+    return "base" if mode == "base" and run == "plain" else "chosen"
 
 
 # -- text fields ----------------------------------------------------------------------------
@@ -235,19 +304,22 @@ class DecodeRequest:
     force: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     owner: str = ""
+    methods: tuple[str, ...] = ()  # mode "methods": the methods that race (`check_methods`)
 
     @classmethod
     def build(cls, model: Any, prompt: Any, mode: Any = "pasta", force: Any = None,
               settings: Mapping[str, Any] | None = None, owner: str = "",
-              limits: RequestLimits | None = None) -> DecodeRequest:
+              limits: RequestLimits | None = None, methods: Any = None) -> DecodeRequest:
         """Check every field (type, range, the server's limits) and name the field in the
-        error. Settings not given take `KNOBS`' defaults."""
+        error. Settings not given take `KNOBS`' defaults; a methods race without `methods`
+        races DEFAULT_METHODS."""
         limits = limits or RequestLimits()
         model = clean_text(model, "model", 300).strip()
         if not model:
             raise SettingsError("model is empty: name a model spec such as "
                                 "bundled:pasta-tiny", "model")
         plan_runs(mode if isinstance(mode, str) else repr(mode))
+        picked = check_methods(methods) if mode == "methods" else ()
         if force is not None:
             force = clean_text(force, "force")
         values = dict(settings or {})
@@ -265,7 +337,11 @@ class DecodeRequest:
             checked["runner"] = values["runner"]
         Settings(**checked)  # the core's own checks (the runner's name)
         return cls(model, clean_prompt(prompt, limits.max_messages), mode, force, checked,
-                   owner)
+                   owner, picked)
+
+    @property
+    def runs(self) -> tuple[str, ...]:
+        return plan_runs(self.mode, self.methods or None)
 
     def run_settings(self) -> Settings:
         return Settings(**self.settings)

@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 
 __all__ = ["SKELETON_REQUEST", "parse_skeleton", "parse_transcript", "point_cue",
-           "reference_points", "render_skeleton", "render_transcript", "skeleton_prompt",
-           "sot_prompt", "splice"]
+           "points_of_annotated", "reference_points", "render_skeleton", "render_transcript",
+           "skeleton_prompt", "sot_prompt", "splice", "transcript_of_annotated"]
 
 SKELETON_REQUEST = ("Write only the skeleton of your answer: a numbered list of short point "
                     "titles, one per line.")
@@ -73,6 +73,33 @@ def reference_points(example) -> list[tuple[str, str]]:
         if tail:
             points.append(("Conclusion", tail))
     return points
+
+
+def points_of_annotated(annotated: str) -> list[tuple[str, str]]:
+    """(title, body) of every point of a PASTA-LANG answer read as a skeleton, by the same
+    rule as :func:`reference_points`: one point per chunk, then ``Conclusion`` for main-thread
+    text after the last sync; an answer with no chunk is one point, ``Answer``."""
+    from pasta_core import lang
+
+    parsed = lang.parse(annotated)
+    if not parsed["chunks"]:
+        return [("Answer", parsed["text"].strip())]
+    points = [(c["topic"].strip() or f"Part {i}", c["body"].strip())
+              for i, c in enumerate(parsed["chunks"], 1)]
+    main = parsed["main"]
+    tail = main[main.rfind(lang.SYNC) + len(lang.SYNC):] if lang.SYNC in main else ""
+    tail = re.sub(r"<[^<>]*/>", "", tail)  # a promise after the last sync is a point above
+    if tail.strip():
+        points.append(("Conclusion", tail.strip()))
+    return points
+
+
+def transcript_of_annotated(annotated: str) -> str:
+    """The SoT transcript that answers like a PASTA-LANG answer does (its points as above):
+    what a methods race forces on the SoT run when it forces this answer on PASTA's."""
+    points = points_of_annotated(annotated)
+    titles = [" ".join(t.split()) for t, _ in points]  # one line each
+    return render_transcript(render_skeleton(titles), titles, [b for _, b in points])
 
 
 # -- the SoT mode of the interpreter (docs/PASTA_LANG.md §6) ---------------------------------

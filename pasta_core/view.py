@@ -29,6 +29,7 @@ from .events import (
     Comparison,
     Done,
     Event,
+    MethodsRace,
     RunStart,
     Step,
     ThreadEnd,
@@ -40,12 +41,14 @@ from .events import (
     TraceBuilder,
     main_pieces,
 )
-from .settings import RACES, plan_runs  # the one expansion of a run mode (a race: two runs)
+from .settings import METHODS, RACES, plan_runs, run_mode  # a mode's runs, each run's mode
 
 __all__ = ["RequestView", "RunView", "plan_runs"]
 
 RUN_LABELS = {"pasta": "PASTA", "sequential": "Sequential", "plain": "Plain",
-              "sot": "Skeleton-of-Thought", "sot-sequential": "SoT, sequential"}
+              "sot": "Skeleton-of-Thought", "sot-sequential": "SoT, sequential",
+              "apar": METHODS["apar"].label}
+LANE_MODES = ("pasta", "sot")  # runs drawn as a main lane and a lane per chunk (or SoT point)
 
 
 # -- threads and the main thread's parts ----------------------------------------------------
@@ -183,9 +186,11 @@ class ReplayRun:
     wall_s: float
     steps: int
     tokens: int
+    lanes: bool = False  # drawn as a main lane and a lane per chunk (else one lane)
+    mode: str = ""  # the interpreter's mode ("sot": the main lane is the skeleton)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run": self.run, "label": self.label,
+        return {"run": self.run, "label": self.label, "lanes": self.lanes, "mode": self.mode,
                 "threads": [asdict(t) for t in self.threads],
                 "events": [e.to_dict() for e in self.events],
                 "wall_s": self.wall_s, "steps": self.steps, "tokens": self.tokens}
@@ -215,10 +220,14 @@ class RunFigures:
 # -- one run ----------------------------------------------------------------------------------
 
 class RunView:
-    """What one run shows, updated event by event."""
+    """What one run shows, updated event by event. `run` is its name in the events, `mode`
+    its interpreter mode (they differ in a methods race: run "apar" decodes in mode
+    "pasta"), `label` what the page calls it."""
 
-    def __init__(self, run: str):
+    def __init__(self, run: str, mode: str | None = None, label: str | None = None):
         self.run = run
+        self.mode = mode or run
+        self.label = label or RUN_LABELS.get(run, run)
         self.builder = TraceBuilder()
         self.threads: dict[int, ThreadView] = {}
         self.t = 0.0  # the latest event time of the run (seconds since it started)
@@ -294,6 +303,11 @@ class RunView:
         main.parts[-1] += pieces[-1]  # type: ignore[operator]  # always text
         self.replay.append(ReplayText(t, 0, pieces[-1], n))  # type: ignore[arg-type]
 
+    @property
+    def lanes(self) -> bool:
+        """Whether the run is drawn as lanes: a main lane and one per chunk (or SoT point)."""
+        return self.mode in LANE_MODES
+
     # -- numbers (from the TraceBuilder while running, from the Trace once done) ---------------
 
     @property
@@ -347,19 +361,21 @@ class RunView:
     def replay_run(self, color: Callable[[int], str] | None = None) -> ReplayRun:
         threads = [ReplayThread(th.id, th.topic, th.promised, color(th.id) if color else None)
                    for th in self.threads.values()]
-        return ReplayRun(self.run, RUN_LABELS.get(self.run, self.run), threads,
-                         list(self.replay), self.wall_s, self.steps, self.tokens)
+        return ReplayRun(self.run, self.label, threads, list(self.replay), self.wall_s,
+                         self.steps, self.tokens, self.lanes, self.mode)
 
 
 # -- one request ------------------------------------------------------------------------------
 
 class RequestView:
-    """The runs of one request: a RunView per run of `plan_runs(mode)`."""
+    """The runs of one request: a RunView per run of `plan_runs(mode, methods)`."""
 
-    def __init__(self, mode: str, model: str):
+    def __init__(self, mode: str, model: str, methods: Any = None):
         self.mode = mode
         self.model = model
-        self.runs: dict[str, RunView] = {r: RunView(r) for r in plan_runs(mode)}
+        labels = {m.name: m.label for m in METHODS.values()} if mode == "methods" else {}
+        self.runs: dict[str, RunView] = {
+            r: RunView(r, run_mode(mode, r), labels.get(r)) for r in plan_runs(mode, methods)}
         self.stopped = False
 
     def add(self, ev: Event) -> None:
@@ -379,8 +395,11 @@ class RequestView:
         """The run whose answer is shown: PASTA's when there is one."""
         return self.runs.get("pasta") or next(iter(self.runs.values()))
 
-    def comparison(self) -> Comparison | None:
-        """A race once both runs are done: the speed-ups, from `pasta_core.metrics`."""
+    def comparison(self) -> Comparison | MethodsRace | None:
+        """A race once all its runs are done: the speed-ups, from `pasta_core.metrics`."""
+        if self.mode == "methods":
+            return MethodsRace({r: v.trace for r, v in self.runs.items()}) if self.done \
+                else None  # type: ignore[misc]
         if self.mode not in RACES:
             return None
         p, s = (self.runs[r] for r in RACES[self.mode])

@@ -56,6 +56,9 @@ class _DecodeFields(BaseModel):
     model: str | None = None
     mode: Literal[RUN_MODES] = "pasta"  # type: ignore[valid-type]
     force: str | None = Field(None, description="teacher-force this annotated response")
+    methods: list[str] | None = Field(
+        None, description="mode methods: the 2 to 4 methods that race (sequential, pasta, sot, "
+                          "apar); sequential, pasta and sot when not given")
 
 
 DecodeBody = create_model("DecodeBody", __base__=_DecodeFields,
@@ -66,7 +69,7 @@ DecodeBody = create_model("DecodeBody", __base__=_DecodeFields,
 def decode_job(body: Any, default_model: str, owner: str, jobs: JobQueue) -> JobRequest:
     settings = body.model_dump(include=set(_SETTING_NAMES))
     return JobRequest.build(body.model or default_model, body.prompt, body.mode, body.force,
-                            settings, owner, jobs.limits())
+                            settings, owner, jobs.limits(), body.methods)
 
 
 class TextPart(BaseModel):

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from pasta_core import metrics
-from pasta_core.events import Comparison
-from pasta_core.view import RUN_LABELS, RunView
+from pasta_core.events import Comparison, MethodsRace
+from pasta_core.settings import METHODS
+from pasta_core.view import RunView
 
 from .lanes import PROMPT_COLOR, thread_color
 
-RUN_COLORS = {"pasta": "#ea580c", "sequential": "#64748b", "plain": "#64748b"}
+RUN_COLORS = {"pasta": "#ea580c", "sequential": "#64748b", "plain": "#64748b",
+              "sot": "#7c3aed", "apar": "#0f766e"}
 FONT = dict(family="Inter, ui-sans-serif, system-ui, sans-serif", size=12, color="#334155")
 
 
@@ -57,7 +59,7 @@ def tokens_over_time(views: Sequence[RunView]) -> go.Figure:
         if v.trace is not None:
             ts.append(v.trace.wall_s)
             ns.append(v.trace.tokens_total)
-        label = RUN_LABELS.get(v.run, v.run)
+        label = v.label
         name = f"{label} · {v.trace.wall_s:.2f} s" if v.trace is not None else label
         fig.add_trace(go.Scatter(
             x=ts, y=ns, mode="lines", line_shape="hv", name=name,
@@ -72,7 +74,7 @@ def tokens_over_time(views: Sequence[RunView]) -> go.Figure:
                                                 "<extra></extra>"))
     fig.update_xaxes(title_text="seconds since the run started", rangemode="tozero")
     fig.update_yaxes(title_text="tokens generated", rangemode="tozero")
-    return _layout(fig, "Tokens over time — PASTA vs sequential")
+    return _layout(fig, "Tokens over time — " + " vs ".join(v.label for v in views if v.started))
 
 
 def timeline(views: Sequence[RunView]) -> go.Figure:
@@ -84,7 +86,7 @@ def timeline(views: Sequence[RunView]) -> go.Figure:
         return empty_figure("Timeline of threads")
     fig = make_subplots(rows=len(runs), cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         row_heights=[max(1, len(v.trace.threads)) for v in runs],
-                        subplot_titles=[RUN_LABELS.get(v.run, v.run) for v in runs])
+                        subplot_titles=[v.label for v in runs])
     legend_done: set[str] = set()
 
     def once(name: str) -> bool:
@@ -166,7 +168,7 @@ def step_chart(views: Sequence[RunView]) -> go.Figure:
     for v in runs:
         tr = v.trace
         assert tr is not None
-        label = RUN_LABELS.get(v.run, v.run)
+        label = v.label
         color = RUN_COLORS.get(v.run, "#334155")
         xs = list(range(1, tr.steps + 1))
         fig.add_trace(go.Bar(x=xs, y=v.step_threads, name=label, marker_color=color,
@@ -230,11 +232,60 @@ def speedup_card(comp: Comparison) -> str:
                  cls=f"card-verdict-{verdict.replace(' ', '-')}")
 
 
-def summary_cards(views: Sequence[RunView], comp: Comparison | None = None) -> str:
+VERDICT_WORDS = {"faster": "faster", "no speed-up": "no speed-up", "busy": "busy machine",
+                 "unequal work": "unequal work"}
+
+
+def methods_table(race: MethodsRace, judged: Mapping[str, float] | None = None) -> str:
+    """A methods race in one table: each method's steps, tokens, wall-clock time, theoretical
+    and wall-clock speed-up against the reference, the verdict its figures allow (a wall
+    ratio is a win only when it is "faster"), and the judge's score when the prompt is one
+    the world can score (`judged`: run → score)."""
+    ref = race.runs[race.reference]
+    ref_label = METHODS[race.reference].label
+    rows = []
+    for r in race.table:
+        verdict = "reference" if r["reference"] else r["race"]["verdict"]
+        wall = _fmt(r["wall_speedup"], "×")
+        wall = (f"<b>{wall}</b>" if verdict == "faster" else "1×" if verdict == "reference"
+                else f"<span class='muted'>{wall}</span>")
+        judge = (judged or {}).get(r["method"])
+        judge_cell = f"<td data-k='judge'>{judge:.2f}</td>" if judge is not None else ""
+        judge_attr = f" data-judge='{judge:.6f}'" if judge is not None else ""
+        rows.append(
+            f"<tr data-method='{r['method']}' data-steps='{r['steps']}' "
+            f"data-theoretical='{r['theoretical_speedup']:.6f}' "
+            f"data-wall='{r['wall_speedup']:.6f}' data-verdict='{verdict}'{judge_attr}>"
+            f"<th scope='row'><span class='mt-dot' style='--c:{RUN_COLORS.get(r['method'])}'>"
+            f"</span>{html.escape(r['label'])}<small>{html.escape(r['model'])}</small></th>"
+            f"<td>{r['steps']}</td><td class='mt-tok'>{r['tokens_total']}</td>"
+            f"<td>{r['wall_s']:.2f} s</td><td>{_fmt(r['theoretical_speedup'], '×')}</td>"
+            f"<td class='v-{verdict.replace(' ', '-')}'>{wall}"
+            f"<small>{VERDICT_WORDS.get(verdict, verdict)}</small></td>{judge_cell}</tr>")
+    judge_head = "<th scope='col' title='the world judge, 0 to 1'>Judge</th>" if judged else ""
+    why = ("the judge scores each answer against the example's facts (0–1)" if judged else
+           "no judge: the prompt is not one of the examples, whose facts the world knows")
+    return (f"<div class='methods-table' data-reference='{race.reference}'>"
+            f"<div class='card-title'>Methods race: speed-up in theory (its steps) and on the "
+            f"clock, against {ref_label.lower()}</div><div class='mt-scroll'><table>"
+            f"<thead><tr><th scope='col'>Method</th><th scope='col'>Steps</th>"
+            f"<th scope='col' class='mt-tok'>Tokens</th><th scope='col'>Wall</th>"
+            f"<th scope='col' title='{ref_label} tokens ÷ steps'>Theory</th>"
+            f"<th scope='col' title='{ref_label} seconds ÷ seconds'>Clock</th>"
+            f"{judge_head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>"
+            f"<div class='card-sub'>Speed-ups against {ref_label.lower()} ({ref.tokens_total} "
+            f"tokens, {ref.steps} steps, {ref.wall_s:.2f} s): theory = its tokens ÷ a "
+            f"method's steps; clock = its seconds ÷ a method's, a win only when the steps "
+            f"explain it and the answers are of equal length; {why}.</div></div>")
+
+
+def summary_cards(views: Sequence[RunView], comp: Comparison | MethodsRace | None = None,
+                  judged: Mapping[str, float] | None = None) -> str:
     """The numbers of a finished request, each card carrying its exact value (data-value).
     A few large headline cards (for a race: the speed-up as the verdict allows, the theory,
-    time, steps; for one run: time, steps, tokens); every run's own figures
-    (`RunView.figures`) fold below them."""
+    time, steps; for a methods race: one table, `methods_table`; for one run: time, steps,
+    tokens); every run's own figures (`RunView.figures`) fold below them."""
     done = [v for v in views if v.trace is not None]
     if not done:
         return EMPTY_SUMMARY
@@ -242,9 +293,17 @@ def summary_cards(views: Sequence[RunView], comp: Comparison | None = None) -> s
     head: list[str] = []
     p = traces.get("pasta")
     rival = traces.get("sequential") or traces.get("plain")
-    if comp is None and p is not None and rival is not None:
+    if comp is None and p is not None and rival is not None and len(done) == 2:
         comp = Comparison(p, rival, "sequential" if "sequential" in traces else "base")
-    if comp is not None:
+    if isinstance(comp, MethodsRace):  # the table under the lanes has the rest
+        for r in comp.table:
+            judge = (judged or {}).get(r["method"])
+            head.append(_card(r["label"], _fmt(r["theoretical_speedup"], "×"),
+                              f"{r['steps']} steps · {r['wall_s']:.2f} s"
+                              + (f" · judge {judge:.2f}" if judge is not None else ""),
+                              f"{r['method']}.theoretical_speedup", r["theoretical_speedup"],
+                              accent=r["method"] == "pasta"))
+    elif comp is not None:
         p, s = comp.pasta, comp.sequential
         name = "sequential" if comp.opponent == "sequential" else "base"
         head.append(speedup_card(comp))
@@ -258,17 +317,15 @@ def summary_cards(views: Sequence[RunView], comp: Comparison | None = None) -> s
                           p.steps))
     else:
         f = done[0].figures()
-        label = RUN_LABELS.get(f.run, f.run)
-        head.append(_card("Time", _fmt(f.wall_s, " s"), f"{label} · prefill included", "time",
-                          f.wall_s))
+        head.append(_card("Time", _fmt(f.wall_s, " s"), f"{done[0].label} · prefill included",
+                          "time", f.wall_s))
         head.append(_card("Steps", str(f.steps), f"{f.threads - 1} async threads", "steps",
                           f.steps))
         head.append(_card("Tokens", str(f.tokens_total),
                           f"{_fmt(f.tokens_per_s, '', 1)} tokens/s", "tokens", f.tokens_total))
     rest: list[str] = []
-    figures = [v.figures() for v in done]
-    for f in figures:
-        run, label = f.run, RUN_LABELS.get(f.run, f.run)
+    for v in done:
+        f, run, label = v.figures(), v.run, v.label
         rest.append(_card(f"{label} wall time", _fmt(f.wall_s, " s"),
                           f"prefill included · {f.end_reason}", f"{run}.wall_s", f.wall_s))
         rest.append(_card(f"{label} steps", str(f.steps),
@@ -279,11 +336,12 @@ def summary_cards(views: Sequence[RunView], comp: Comparison | None = None) -> s
                           f.tokens_total))
         rest.append(_card(f"{label} parallelism", _fmt(f.parallelism),
                           "threads fed per step", f"{run}.parallelism", f.parallelism))
-    for f in figures:
-        if f.run == "pasta":
-            rest.append(_card("KV entries (PASTA)", str(f.kv_tokens),
+    for v in done:
+        f = v.figures()
+        if v.mode == "pasta" and v.lanes:
+            rest.append(_card(f"KV entries ({v.label})", str(f.kv_tokens),
                               f"one shared cache · {f.kv_prefix_copy} if each thread copied "
-                              "its prefix", "pasta.kv_tokens", f.kv_tokens))
+                              "its prefix", f"{v.run}.kv_tokens", f.kv_tokens))
     return (f"<div class='cards cards-head'>{''.join(head)}</div>"
             f"<details class='cards-more'><summary>Every figure, per run</summary>"
             f"<div class='cards'>{''.join(rest)}</div></details>")

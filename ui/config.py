@@ -46,6 +46,7 @@ class SpaceConfig:
     hardware: str = "cpu-basic"
     default_model: str = "bundled:pasta-tiny"
     baseline_model: str = "bundled:pasta-tiny-base"
+    apar_model: str = "bundled:pasta-tiny-apar"  # the methods race's APAR-style model
     models: tuple[str, ...] = ("bundled:pasta-tiny", "random:llama")
     allow_hub_models: bool = False
     allow_runs: bool = True

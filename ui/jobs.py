@@ -32,7 +32,7 @@ from pasta_core.models import (
     list_bundled,
     load_model,
 )
-from pasta_core.settings import DecodeRequest, RequestLimits, SettingsError
+from pasta_core.settings import DecodeRequest, RequestLimits, SettingsError, run_model
 
 from .config import SpaceConfig
 
@@ -248,7 +248,7 @@ class JobQueue:
         roles included). Raises SettingsError or ModelSpecError naming what was wrong."""
         lim = self.config.limits
         req = DecodeRequest.build(req.model, req.prompt, req.mode, req.force, req.settings,
-                                  req.owner, self.limits())
+                                  req.owner, self.limits(), req.methods or None)
         chars = len(req.prompt) if isinstance(req.prompt, str) else sum(
             len(m["content"]) + len(m["role"]) for m in req.prompt)
         if chars > lim.max_prompt_chars:
@@ -262,20 +262,45 @@ class JobQueue:
                                     f"error(s), first {e['code']} at {e['offset']}: "
                                     f"{e['message']}", "force")
         model = self.registry.check(req.model)
-        self._check_tokens(req, self.registry.get(model))
-        if req.mode == "base":  # the race against the base model needs it, and it must fit
-            self._check_tokens(req, self.baseline())
+        lm = self.registry.get(model)
+        self._check_tokens(req, lm)
         req.model = model
+        for other in {id(m): m for m in self.race_models(req, lm).values() if m is not None
+                      and m is not lm}.values():  # a race's other models must fit it too
+            self._check_tokens(req, other)
         return req
 
-    def baseline(self) -> LoadedModel:
-        """The base model a "base" race runs against (the Space's `baseline_model`)."""
+    def race_models(self, req: DecodeRequest, lm: LoadedModel) -> dict[str, LoadedModel | None]:
+        """The models a request's runs need besides its own (`settings.run_model`): the base
+        model (`baseline_model`: mode "base", and sequential and SoT in a methods race) and
+        the APAR-style model (`apar_model`). A random-weight model plays every method itself:
+        it writes nothing of its own, so the race replays forced answers on one model."""
+        roles = {run_model(req.mode, r) for r in req.runs} - {"chosen"}
+        if req.model.startswith("random:"):
+            return {"base": lm, "apar": lm}
+        return {"base": self.baseline(req.mode) if "base" in roles else None,
+                "apar": self.apar_model() if "apar" in roles else None}
+
+    def baseline(self, mode: str = "base") -> LoadedModel:
+        """The base model a race runs against (the Space's `baseline_model`)."""
         spec = self.config.baseline_model
         try:
             return self.registry.get(spec)
         except ModelSpecError as e:
+            if mode == "methods":
+                raise SettingsError(f"sequential and Skeleton-of-Thought race on this Space's "
+                                    f"base model, which is not available here ({e}); pick "
+                                    "PASTA and APAR-style only", "methods") from e
             raise SettingsError(f"mode base races this Space's base model, which is not "
                                 f"available here ({e}); use mode both", "mode") from e
+
+    def apar_model(self) -> LoadedModel:
+        """The APAR-style model a methods race runs (the Space's `apar_model`)."""
+        try:
+            return self.registry.get(self.config.apar_model)
+        except ModelSpecError as e:
+            raise SettingsError(f"APAR-style races this Space's APAR-style model, which is not "
+                                f"available here ({e}); leave APAR-style out", "methods") from e
 
     def _check_tokens(self, req: DecodeRequest, lm: LoadedModel) -> None:
         lim = self.config.limits
@@ -365,8 +390,7 @@ class JobQueue:
             state, reason = "stopped", "stopped"
             try:
                 lm = self.registry.get(req.model)
-                base = self.baseline() if req.mode == "base" else None
-                for ev in _decode(lm, req, stop, base):
+                for ev in _decode(lm, req, stop, **self.race_models(req, lm)):
                     push(ev)
                     if ev.type == "done":
                         reason = ev.trace.end_reason
@@ -409,7 +433,7 @@ class Ticket:
 
 @gpu
 def _decode(lm: LoadedModel, req: DecodeRequest, stop: threading.Event,
-            baseline: LoadedModel | None = None) -> Iterator[Event]:
+            base: LoadedModel | None = None, apar: LoadedModel | None = None) -> Iterator[Event]:
     runs = interpreters(lm, req.prompt, req.mode, req.run_settings(), req.force, stop.is_set,
-                        baseline)
+                        base, apar, req.methods or None)
     yield from lockstep([it.events() for it in runs])

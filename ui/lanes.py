@@ -15,7 +15,7 @@ import html
 import json
 
 from pasta_core.lang import DEFAULT_TOKENS
-from pasta_core.view import RUN_LABELS, RequestView, RunView, ThreadView
+from pasta_core.view import RequestView, RunView, ThreadView
 
 MAIN_COLOR = "#475569"
 PROMPT_COLOR = "#cbd5e1"
@@ -44,18 +44,19 @@ def _lane_html(view: RunView, lane: ThreadView, inline_chunks: bool, board_state
     tokens = view.tokens if is_main and inline_chunks else view.thread_tokens(lane.id)
     elapsed = view.thread_elapsed(lane.id)
     if is_main:
-        title = "main thread" if view.run == "pasta" else "one token per step"
+        title = {"pasta": "main thread", "sot": "skeleton"}.get(view.mode, "one token per step")
         body = _main_text_html(view, lane, inline_chunks)
         bar = ""
         promised = ""
     else:
         title = lane.topic or "(no topic)"
         body = _e(lane.text)
+        promises = view.mode != "sot"  # an SoT point promised nothing: it runs to its end
         promised = f"<span class='lane-prom'>of ~{lane.promised} promised</span>" \
-            if lane.promised is not None else ""
+            if lane.promised is not None and promises else ""
         goal = max(1, lane.promised or DEFAULT_TOKENS)
         pct = 100.0 if state == "done" else min(100.0, 100.0 * tokens / goal)
-        bar = f"<div class='lane-bar'><i style='width:{pct:.1f}%'></i></div>"
+        bar = f"<div class='lane-bar'><i style='width:{pct:.1f}%'></i></div>" if promises else ""
     label = STATE_LABELS.get(state, state)
     if state == "done" and lane.reason and lane.reason not in ("close_tag", "eos", "forced_end"):
         label = f"done · {lane.reason.replace('_', ' ')}"
@@ -103,7 +104,7 @@ def _main_text_html(view: RunView, lane: ThreadView, inline_chunks: bool) -> str
 
 
 def _run_html(view: RunView, board: RequestView, pending_note: str = "") -> str:
-    label = RUN_LABELS.get(view.run, view.run)
+    label = view.label
     if board.stopped and not view.done:
         state = "stopped"
     elif view.done:
@@ -119,7 +120,7 @@ def _run_html(view: RunView, board: RequestView, pending_note: str = "") -> str:
     head = (f"<header class='run-head'><span class='run-name'>{label}</span>"
             f"<span class='run-stats'>{stats}</span>"
             f"<span class='run-state rs-{state}'>{STATE_LABELS.get(state, state)}</span></header>")
-    if view.run != "pasta":  # one lane: the thread writes everything in order
+    if not view.lanes:  # one lane: the thread writes everything in order
         main = view.threads.get(0)
         if main is None:
             note = pending_note or "starts when the decoding slot is free"
@@ -137,7 +138,7 @@ def _run_html(view: RunView, board: RequestView, pending_note: str = "") -> str:
         body = _lane_html(view, main, False, state)
         chunks = "".join(_lane_html(view, la, False, state)
                          for tid, la in sorted(view.threads.items()) if tid != 0)
-    return (f"<section class='run run-pasta' data-run='pasta'>{head}{body}"
+    return (f"<section class='run run-{view.run} run-lanes' data-run='{view.run}'>{head}{body}"
             f"<div class='chunks'>{chunks}</div></section>")
 
 

@@ -55,8 +55,10 @@ if TYPE_CHECKING:
 __all__ = [
     "Claim",
     "JudgeScore",
+    "example_for_judge",
     "extract_claims",
     "judge",
+    "judge_record",
     "judge_response",
     "mentioned_entities",
     "splice",
@@ -353,3 +355,26 @@ def judge_response(example: Example, response: object) -> JudgeScore:
 
 
 judge = judge_response  # short alias: judge(example, response_text)
+
+
+# -- an example as the judge reads it (stored beside a prompt, e.g. the Decode tab's examples) --
+
+JUDGED_FIELDS = ("shape", "splittable", "prompt", "entities", "facts", "needs_conclusion",
+                 "conclusion_key", "conclusion_distractors", "free_facts", "unknown", "outside")
+
+
+def judge_record(example: Example) -> dict:
+    """The fields of ``example`` the judge reads, as JSON-ready values (no reference text)."""
+    out = {k: getattr(example, k) for k in JUDGED_FIELDS}
+    out["facts"] = [list(f) for f in example.facts]
+    return out
+
+
+def example_for_judge(record: dict) -> Example:
+    """An Example the judge scores exactly as the one :func:`judge_record` was taken from (it
+    has no reference segments: it is for judging, not for training)."""
+    from pasta_core.world.prompts import Example
+
+    fields = {k: record[k] for k in JUDGED_FIELDS if k in record}
+    fields["facts"] = [tuple(f) for f in record.get("facts", [])]
+    return Example(segments=[], **fields)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pasta_core.view import RequestView
 from pasta_core.world.facts import CATEGORIES
+from pasta_core.world.judge import example_for_judge, judge_response
 
 from ..config import ROOT, SpaceConfig
 from ..jobs import JobQueue, ModelRegistry
@@ -30,6 +31,9 @@ class App:
     def __init__(self, config: SpaceConfig, registry: ModelRegistry, jobs: JobQueue):
         self.config, self.registry, self.jobs = config, registry, jobs
         self.examples = load_examples()
+        # the examples the world's judge can score (their facts are stored with them)
+        self.judged = {_key(e["prompt"]): example_for_judge(e["judge"])
+                       for e in self.examples if "judge" in e}
         self.sessions = Sessions()
         self.trace_dir = Path(tempfile.mkdtemp(prefix="pasta-traces-"))
 
@@ -87,6 +91,18 @@ class App:
                 f"on a small made-up world of {len(CATEGORIES)} categories (below): ask it "
                 "about those things, several at once, and watch it split the work.</div>")
 
+    def judge(self, view: RequestView) -> dict[str, float] | None:
+        """A finished methods race's judge scores (run → 0..1), when its prompt is one of the
+        examples (the world knows their facts); None otherwise."""
+        if view.mode != "methods" or not view.done:
+            return None
+        prompt = view.primary.trace.prompt if view.primary.trace is not None else None
+        ex = self.judged.get(_key(prompt)) if isinstance(prompt, str) else None
+        if ex is None:
+            return None
+        return {r: judge_response(ex, v.trace.text).total for r, v in view.runs.items()
+                if v.trace is not None}
+
     def write_trace(self, view: RequestView) -> Path | None:
         """The finished request's trace JSON (the CLI's `decode --json`), for download."""
         traces = view.traces()
@@ -100,3 +116,8 @@ class App:
         for f in old:  # Gradio serves its own copy; ours only has to outlive the response
             f.unlink(missing_ok=True)
         return path
+
+
+def _key(prompt: str) -> str:
+    """A prompt as the judge's lookup matches it: spaces collapsed, case kept."""
+    return " ".join(prompt.split())

@@ -1,5 +1,7 @@
 """The Decode tab: prompt, examples, model and settings → live lanes (one per thread), the spliced
-answer, charts, a race replay of PASTA against sequential decoding, and step mode.
+answer, charts, a race replay of PASTA against sequential decoding (or of two to four methods:
+sequential, PASTA, Skeleton-of-Thought, APAR-style, with one table of their figures and the
+judge's scores), and step mode.
 
 Every decoding run goes through `JobQueue.run` — the one decoding slot the HTTP API uses too —
 and everything shown is read from the live view (`pasta_core.view`), the Traces and
@@ -17,7 +19,8 @@ from typing import Any
 
 import gradio as gr
 
-from pasta_core.settings import KNOB
+from pasta_core.events import MethodsRace
+from pasta_core.settings import DEFAULT_METHODS, KNOB, MAX_METHODS, METHODS, MIN_METHODS
 from pasta_core.view import RequestView
 
 from .. import charts
@@ -33,7 +36,9 @@ from .common import ASSETS, App
 
 UPDATE_S = 1 / 16  # lanes refresh up to 16 times a second (events are batched in between)
 MODES = [("PASTA", "pasta"), ("Sequential", "sequential"), ("Both — race", "both"),
-         ("PASTA vs base", "base"), ("Skeleton-of-Thought", "sot")]
+         ("PASTA vs base", "base"), ("Skeleton-of-Thought", "sot"), ("Race methods", "methods")]
+METHODS_NOTE = ("PASTA runs the chosen model; sequential and Skeleton-of-Thought the base "
+                "model; APAR-style the model trained on syntax-rule splits. Pick 2 to 4.")
 FORCE_NOTE = ("Makes every thread follow this annotated answer (PASTA-LANG) while the schedule, "
               "masks and positions stay those of a real run — how a random-weight model shows "
               "real lanes, and how answers are scored. Examples fill it in.")
@@ -68,10 +73,11 @@ class DecodeForm:
     seed: float
     force_on: bool
     force_text: str
+    methods: list[str] | None = None  # mode "methods": the methods that race
 
 
 FORM_FIELDS = tuple(DecodeForm.__dataclass_fields__)
-STEP_FIELDS = tuple(f for f in FORM_FIELDS if f != "mode")  # step mode is always PASTA
+STEP_FIELDS = tuple(f for f in FORM_FIELDS if f not in ("mode", "methods"))  # always PASTA
 
 
 @dataclass
@@ -86,6 +92,7 @@ class DecodeTab:
     force_text: gr.Textbox
     model: gr.Dropdown
     mode: gr.Radio
+    methods: gr.CheckboxGroup
     run: gr.Button
     large: gr.Checkbox
     measure_n: gr.Number
@@ -103,6 +110,7 @@ class DecodeTab:
     force_badge: gr.HTML
     status: gr.HTML
     lanes: gr.HTML
+    race_table: gr.HTML
     answer_view: gr.Radio
     answer: gr.HTML
     annotated: gr.Code
@@ -127,7 +135,8 @@ class DecodeTab:
     def run_outputs(self) -> list[gr.components.Component]:
         """The `/decode` endpoint's outputs, in order."""
         return [self.status, self.lanes, self.answer, self.annotated, self.summary,
-                self.fig_tokens, self.fig_timeline, self.fig_steps, self.replay, self.download]
+                self.fig_tokens, self.fig_timeline, self.fig_steps, self.replay, self.download,
+                self.race_table]
 
     @property
     def step_outputs(self) -> list[gr.components.Component]:
@@ -178,6 +187,9 @@ def _model_column(app: App) -> dict[str, Any]:
     model = gr.Dropdown(models, value=default_model, label="Model", elem_id="model",
                         info="Bundled models, runs trained here, random weights for tests")
     mode = gr.Radio(MODES, value="both", label="Mode", elem_id="mode")
+    methods = gr.CheckboxGroup([(m.label, m.name) for m in METHODS.values()],
+                               value=list(DEFAULT_METHODS), label="Methods that race",
+                               info=METHODS_NOTE, visible=False, elem_id="methods")
     with gr.Row():
         run = gr.Button("▶ Run", variant="primary", elem_id="run", scale=2)
         stop = gr.Button("■ Stop", variant="stop", elem_id="stop", scale=1)
@@ -202,7 +214,7 @@ def _model_column(app: App) -> dict[str, Any]:
             placeholder="owner/name — overrides the dropdown",
             info=("Any causal LM that takes a 4D attention mask." if app.config.allow_hub_models
                   else "This Space does not load Hub models (allow_hub_models in spaces.yaml)."))
-    return dict(model=model, mode=mode, run=run, large=large, measure_n=measure_n,
+    return dict(model=model, mode=mode, methods=methods, run=run, large=large, measure_n=measure_n,
                 measure=measure, measure_out=measure_out, stop=stop, max_new=max_new,
                 threads=threads, temperature=temperature, top_p=top_p, seed=seed, hub_id=hub_id)
 
@@ -212,6 +224,8 @@ def _results(idle_s: float, forced: bool) -> dict[str, Any]:
     status = gr.HTML(views.status_html("Ready. Pick an example and press ▶ Run."),
                      elem_id="status")
     lanes = gr.HTML(EMPTY_BOARD, elem_id="lanes")
+    # a methods race's table: every method's figures and the judge's scores, under its lanes
+    race_table = gr.HTML("", elem_id="race-table")
     replay = gr.HTML("", html_template=REPLAY_TEMPLATE, elem_id="replay",
                      js_on_load=(ASSETS / "replay.js").read_text(encoding="utf-8"))
     with gr.Row(equal_height=False):
@@ -244,7 +258,8 @@ def _results(idle_s: float, forced: bool) -> dict[str, Any]:
             step_info = gr.HTML(views.step_info(None, idle_s), elem_id="step-info")
             step_fig = gr.Plot(views.step_figure(None), show_label=False, elem_id="step-mask")
             step_lanes = gr.HTML("", elem_id="step-lanes")
-    return dict(force_badge=force_badge, status=status, lanes=lanes, answer_view=answer_view,
+    return dict(force_badge=force_badge, status=status, lanes=lanes, race_table=race_table,
+                answer_view=answer_view,
                 answer=answer, annotated=annotated, summary=summary, download=download,
                 fig_tokens=fig_tokens, fig_timeline=fig_timeline, fig_steps=fig_steps,
                 replay=replay,
@@ -278,7 +293,11 @@ def make_request(app: App, form: DecodeForm, owner: str = "") -> JobRequest:
                     "seed": int(form.seed)}
     except (TypeError, ValueError) as e:
         raise gr.Error(f"A setting is not a number: {e}", title="Bad setting") from e
-    req = JobRequest(spec, form.prompt, form.mode, force, settings, owner)
+    methods = tuple(form.methods or ()) if form.mode == "methods" else ()
+    if form.mode == "methods" and not MIN_METHODS <= len(methods) <= MAX_METHODS:
+        raise gr.Error(f"Tick {MIN_METHODS} to {MAX_METHODS} methods to race (ticked "
+                       f"{len(methods)}).", title="Pick the methods")
+    req = JobRequest(spec, form.prompt, form.mode, force, settings, owner, methods)
     try:
         app.jobs.validate(req)
     except Exception as e:
@@ -358,6 +377,8 @@ def _wire_form(app: App, tab: DecodeTab) -> None:
         return {tab.answer: gr.update(visible=which == "Answer"),
                 tab.annotated: gr.update(visible=which != "Answer")}
 
+    tab.mode.change(lambda m: gr.update(visible=m == "methods"), tab.mode, tab.methods,
+                    api_name=False, queue=False, show_progress="hidden")
     tab.answer_view.change(toggle, tab.answer_view, [tab.answer, tab.annotated], api_name=False,
                            queue=False)
 
@@ -368,7 +389,7 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
     async def run(request: gr.Request, **form: Any) -> AsyncIterator[dict[Any, Any]]:
         sid = app.sessions.key(request, fresh=True)
         req = make_request(app, DecodeForm(**form), sid)
-        view = RequestView(req.mode, req.model)
+        view = RequestView(req.mode, req.model, req.methods or None)
         session = app.sessions.get(sid)
         session.stop_live()
         session.close_stepper()  # this tab's stepped run would hold the slot
@@ -395,7 +416,8 @@ def _first_update(app: App, tab: DecodeTab, view: RequestView) -> dict[Any, Any]
             tab.summary: charts.EMPTY_SUMMARY,
             tab.fig_tokens: gr.update(visible=False), tab.fig_timeline: gr.update(visible=False),
             tab.fig_steps: gr.update(visible=False),
-            tab.replay: "", tab.download: gr.update(visible=False, value=None)}
+            tab.replay: "", tab.download: gr.update(visible=False, value=None),
+            tab.race_table: ""}
 
 
 async def _follow(app: App, tab: DecodeTab, live: LiveRun) -> AsyncIterator[dict[Any, Any]]:
@@ -442,10 +464,13 @@ def _final_update(app: App, tab: DecodeTab, view: RequestView,
     path = app.write_trace(view)
     if path is not None:
         session.files.append(path)
+    comp, judged = view.comparison(), app.judge(view)
     return {**_charts(tab, runs),
+            tab.race_table: charts.methods_table(comp, judged)
+            if isinstance(comp, MethodsRace) else "",
             tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
             tab.answer: views.answer_md(view), tab.annotated: views.annotated(view),
-            tab.summary: charts.summary_cards(list(view.runs.values()), view.comparison()),
+            tab.summary: charts.summary_cards(list(view.runs.values()), comp, judged),
             tab.replay: recording(view),
             tab.download: gr.update(value=str(path) if path else None, visible=path is not None)}
 

@@ -7,6 +7,8 @@ import html
 
 import plotly.graph_objects as go
 
+from pasta_core.events import MethodsRace
+from pasta_core.settings import METHODS
 from pasta_core.view import RequestView
 
 from .. import charts
@@ -44,11 +46,14 @@ def board_status(view: RequestView, jobs: JobQueue) -> str:
         loaded = jobs.registry.is_loaded(view.model)
         return status_html("… Starting" if loaded else "… Loading the model", "waiting")
     if cur is not None:
-        label = {"pasta": "PASTA", "sequential": "sequential decoding"}.get(cur.run, cur.run)
+        label = ({"pasta": "PASTA", "sequential": "sequential decoding"}.get(cur.run, cur.run)
+                 if view.mode != "methods" else f"{len(view.runs)} methods in lockstep")
         f = cur.figures()
         return status_html(f"<span class='spinner'></span> Decoding with {label} — step "
                            f"{f.steps}, {f.tokens_total} tokens, {f.wall_s:.2f} s", "running")
     comp = view.comparison()
+    if isinstance(comp, MethodsRace):
+        return status_html(methods_verdict(comp), "done")
     if comp is not None:
         return status_html(race_verdict(comp), "done")
     f = view.primary.figures()
@@ -67,7 +72,7 @@ def stopped_status(view: RequestView) -> str:
                            "decoding slot is free again.", "stopped")
     said = []
     for v in view.runs.values():
-        name = RUN_NAMES.get(v.run, v.run)
+        name = RUN_NAMES.get(v.run, v.label) if view.mode != "methods" else v.label
         f = v.figures()
         if v.done:
             said.append(f"{name} finished ({f.steps} steps, {f.tokens_total} tokens)")
@@ -92,8 +97,8 @@ def race_verdict(comp) -> str:
     band = f"±{r['band'] * 100:.0f}%"
     if r["verdict"] == "unequal work":
         return (f"✓ Done. {runs}. <span data-verdict='unequal'><b>Not a fair race:</b> the "
-                f"answers differ in length (PASTA {comp.pasta.tokens_total} tokens, the other "
-                f"{comp.sequential.tokens_total}), so the wall-clock ratio "
+                f"answers differ in length (PASTA {len(comp.pasta.text)} characters, the other "
+                f"{len(comp.sequential.text)}), so the wall-clock ratio "
                 f"({r['wall']:.2f}×) compares unequal work.</span> Race PASTA against itself "
                 "(mode “Both”) to see what the schedule alone buys.")
     if r["verdict"] == "busy":
@@ -111,6 +116,23 @@ def race_verdict(comp) -> str:
             f"wall-clock</span> (expected {r['expected']:.2f}×: {r['theoretical']:.2f}× fewer "
             f"steps in theory, each costing {r['cost_ratio']:.2f}× a sequential step; noise "
             f"{band}). Watch the race replay below.")
+
+
+def methods_verdict(race: MethodsRace) -> str:
+    """A methods race in one line: each method's steps and what its clock may claim (the
+    table under "Numbers" has every figure)."""
+    ref = METHODS[race.reference].label
+    said = []
+    for r in race.table:
+        if r["reference"]:
+            said.append(f"{r['label']} <b>{r['steps']}</b> steps, {r['wall_s']:.2f} s")
+            continue
+        v = r["race"]["verdict"]
+        claim = (f"<b>{r['wall_speedup']:.2f}×</b> faster" if v == "faster" else
+                 f"{r['wall_speedup']:.2f}× ({v})")
+        said.append(f"{r['label']} <b>{r['steps']}</b> steps, {r['wall_s']:.2f} s: {claim}")
+    return (f"✓ Done, raced step by step in one slot, against {ref.lower()}. "
+            f"{'; '.join(said)}. The methods table has every figure.")
 
 
 def answer_md(view: RequestView | None) -> str:
