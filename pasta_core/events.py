@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import lang, metrics, sot
-from .settings import SOT_MODES
+from .settings import METHODS, SOT_MODES
 
 
 @dataclass
@@ -435,14 +435,15 @@ class MethodsRace:
 
     runs: dict[str, Trace]  # method name → its trace, in METHODS' order
 
+    def __post_init__(self) -> None:
+        self.runs = {m: self.runs[m] for m in METHODS if m in self.runs}
+
     @property
     def reference(self) -> str:
         return "sequential" if "sequential" in self.runs else next(iter(self.runs))
 
     def row(self, name: str) -> dict[str, Any]:
         """One method's figures against the reference."""
-        from .settings import METHODS
-
         t, ref = self.runs[name], self.runs[self.reference]
         row = {"method": name, "label": METHODS[name].label, "model": t.model,
                "steps": t.steps, "tokens_total": t.tokens_total, "wall_s": t.wall_s,

@@ -76,9 +76,10 @@ def reference_points(example) -> list[tuple[str, str]]:
 
 
 def points_of_annotated(annotated: str) -> list[tuple[str, str]]:
-    """(title, body) of every point of a PASTA-LANG answer read as a skeleton, by the same
-    rule as :func:`reference_points`: one point per chunk, then ``Conclusion`` for main-thread
-    text after the last sync; an answer with no chunk is one point, ``Answer``."""
+    """(title, body) of every point of a PASTA-LANG answer read as a skeleton, by the rule of
+    :func:`reference_points`: one point per chunk, ``Conclusion`` for main-thread text after
+    the last sync, and ``Introduction`` for main-thread text before the first promise; an
+    answer with no chunk is one point, ``Answer``."""
     from pasta_core import lang
 
     parsed = lang.parse(annotated)
@@ -87,11 +88,11 @@ def points_of_annotated(annotated: str) -> list[tuple[str, str]]:
     points = [(c["topic"].strip() or f"Part {i}", c["body"].strip())
               for i, c in enumerate(parsed["chunks"], 1)]
     main = parsed["main"]
+    intro = main[:main.find("<")] if "<" in main else ""
     tail = main[main.rfind(lang.SYNC) + len(lang.SYNC):] if lang.SYNC in main else ""
     tail = re.sub(r"<[^<>]*/>", "", tail)  # a promise after the last sync is a point above
-    if tail.strip():
-        points.append(("Conclusion", tail.strip()))
-    return points
+    return ([("Introduction", intro.strip())] if intro.strip() else []) + points + (
+        [("Conclusion", tail.strip())] if tail.strip() else [])
 
 
 def transcript_of_annotated(annotated: str) -> str:

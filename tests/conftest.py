@@ -18,8 +18,10 @@ TEST_CONFIG = """\
 title: PASTA (tests)
 hardware: cpu-basic
 default_model: random:llama
-baseline_model: random:llama
-models: [random:llama, random:qwen2, bundled:pasta-tiny]
+baseline_model: bundled:pasta-tiny-base
+apar_model: bundled:pasta-tiny-apar
+models: [random:llama, random:qwen2, bundled:pasta-tiny, bundled:pasta-tiny-base,
+         bundled:pasta-tiny-apar]
 allow_hub_models: false
 allow_runs: true
 limits:
@@ -29,7 +31,7 @@ limits:
   max_prompt_chars: 2000
   max_body_bytes: 20000
   queue_size: 4
-  loaded_models: 2
+  loaded_models: 3
 """
 
 

@@ -30,7 +30,7 @@ LEGEND_OVER_TITLE = """[...document.querySelectorAll('#result-tabs .js-plotly-pl
 
 def pick_model(pg, spec: str) -> None:
     pg.locator("#model input").click()
-    pg.get_by_role("option", name=spec).click()
+    pg.get_by_role("option", name=spec, exact=True).click()
     pg.wait_for_function("(s) => document.querySelector('#model-about').innerText"
                          ".includes(s.split(':')[1])", arg=spec, timeout=60_000)
 
@@ -187,5 +187,59 @@ def test_step_mode_opens_on_an_example_that_splits_and_counts_each_press(browser
     pg.locator("#step-info").scroll_into_view_if_needed()
     pg.screenshot(path=str(ARTIFACTS / "step-mode.png"))
     pg.click("#step-stop")
+    assert not pg.js_errors, pg.js_errors
+    pg.close()
+
+
+@pytest.mark.slow  # three bundled models raced in a browser, at two sizes
+@pytest.mark.parametrize(("width", "height"), [(1400, 900), (390, 844)])
+def test_a_methods_race_shows_every_method_and_one_table_with_the_judge(browser, server, width,
+                                                                        height):
+    """Race methods: the methods side by side (two columns on a phone), SoT's points as lanes,
+    one table under the lanes with every method's figures and the judge's score (the prompt is
+    an example), a wall ratio shown as a win only where its verdict is "faster"."""
+    pg = open_app(browser, server)
+    pg.set_viewport_size({"width": width, "height": height})
+    pick_model(pg, "bundled:pasta-tiny")
+    pg.locator("#examples button", has_text=EXAMPLES[0]["label"]).click()  # compare, conclude
+    pg.wait_for_function("(p) => document.querySelector('#prompt textarea').value === p",
+                         arg=EXAMPLES[0]["prompt"])
+    assert not pg.locator("#methods").is_visible()
+    pg.get_by_label("Race methods").check()
+    pg.wait_for_selector("#methods", state="visible")
+    box = pg.locator("#methods label", has_text="APAR-style").locator("input")
+    box.check()  # four methods
+    pg.locator("#methods label", has_text="Sequential").locator("input").uncheck()
+    pg.locator("#methods label", has_text="Sequential").locator("input").check()
+    pg.click("#run")
+    pg.wait_for_function("document.querySelectorAll('#lanes section.run').length === 4",
+                         timeout=60_000)
+    pg.wait_for_selector("#race-table .methods-table tr[data-method]", timeout=120_000)
+    pg.wait_for_timeout(500)
+    pg.locator("#status").scroll_into_view_if_needed()
+    pg.screenshot(path=str(ARTIFACTS / f"methods-race-{width}-lanes.png"))
+    pg.locator("#race-table").scroll_into_view_if_needed()
+    pg.screenshot(path=str(ARTIFACTS / f"methods-race-{width}-table.png"))
+    runs = pg.eval_on_selector_all("#lanes section.run", "els => els.map(e => e.dataset.run)")
+    assert runs == ["sequential", "pasta", "sot", "apar"]
+    boxes = [pg.locator(f"#lanes section[data-run={r}]").bounding_box() for r in runs]
+    columns = 4 if width > 800 else 2
+    assert all(abs(b["y"] - boxes[0]["y"]) < 40 for b in boxes[:columns])  # side by side
+    assert pg.locator("#lanes section[data-run=sot] article.lane").count() >= 2  # the points
+    rows = pg.eval_on_selector_all(
+        "#race-table tr[data-method]", "els => els.map(e => [e.dataset.method, e.dataset.verdict,"
+        " e.dataset.judge, !!e.querySelector('b')])")
+    assert [r[0] for r in rows] == runs
+    for method, verdict, judge, bold in rows:
+        assert judge is not None and 0.0 <= float(judge) <= 1.0  # an example: judged
+        assert bold == (verdict == "faster"), (method, verdict)
+    table = pg.locator("#race-table .mt-scroll")
+    assert table.evaluate("e => e.scrollWidth <= e.clientWidth + 1")  # the table fits
+    assert pg.evaluate("document.documentElement.scrollWidth") <= width
+    clipped = pg.evaluate("[...document.querySelectorAll('#lanes .lane-text')]"
+                          ".filter(e => e.scrollHeight > e.clientHeight + 2).length")
+    assert clipped == 0
+    status = pg.locator("#status").inner_text()
+    assert "Skeleton-of-Thought" in status and "APAR-style" in status
     assert not pg.js_errors, pg.js_errors
     pg.close()

@@ -142,6 +142,10 @@ def test_disconnect_stops_the_run_and_frees_the_slot(server):
     ("/api/decode/stream", {"prompt": "hi", "model": "nosuch/model"}, 404, "Hub"),
     ("/api/decode/stream", {"prompt": "hi", "force": "<async>x"}, 400, "PASTA-LANG"),
     ("/api/decode/stream", {"prompt": "hi", "colour": "red"}, 400, "colour"),
+    ("/api/decode/stream", {"prompt": "hi", "mode": "methods", "methods": ["pasta"]}, 400,
+     "2 to 4 methods"),
+    ("/api/decode/stream", {"prompt": "hi", "mode": "methods", "methods": ["pasta", "eagle"]},
+     400, "unknown method"),
     ("/v1/chat/completions", {"model": "random:llama"}, 400, "messages"),
     ("/v1/chat/completions", {"model": "gpt-4", "messages": [{"role": "user", "content": "x"}]},
      404, "not offered"),
@@ -184,3 +188,18 @@ def test_a_race_against_the_base_model_streams_both_runs_in_lockstep(server):
     steps = [d["run"] for _, k, d in events if k == "step"]
     n = 2 * min(steps.count("pasta"), steps.count("plain"))
     assert steps[:n] == ["pasta", "plain"] * (n // 2)
+
+
+def test_a_methods_race_streams_every_method_in_lockstep(server):
+    """Mode methods over SSE: each method's events under its own run name; a random model
+    plays every method, each forced in its own form, so all four say the same thing."""
+    events = read_stream(server, {"prompt": PROMPT, "mode": "methods", "force": FORCED,
+                                  "methods": ["apar", "sot", "pasta", "sequential"]})
+    starts = [d for _, k, d in events if k == "run_start"]
+    assert [(d["run"], d["mode"]) for d in starts] == [
+        ("sequential", "plain"), ("pasta", "pasta"), ("sot", "sot"), ("apar", "pasta")]
+    done = {d["run"]: d["trace"] for _, k, d in events if k == "done"}
+    assert len({" ".join(t["text"].split()) for t in done.values()}) == 1
+    steps = [d["run"] for _, k, d in events if k == "step"]
+    n = min(steps.count(m) for m in done)
+    assert steps[:4 * n] == ["sequential", "pasta", "sot", "apar"] * n
