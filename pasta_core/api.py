@@ -12,6 +12,7 @@ from .interpreter import Interpreter
 from .models import LoadedModel
 from .settings import (
     RUN_MODES,
+    SOT_MODES,
     Prompt,
     Settings,
     SettingsError,
@@ -54,7 +55,9 @@ def interpreters(lm: LoadedModel, prompt: Prompt, mode: str, s: Settings, force:
             raise SettingsError(f"{run} runs on {name}: load it and pass "
                                 f"{'baseline' if whose == 'base' else 'apar'}=", "mode")
         # in a race each run is forced in its own form; a single run takes the text as given
-        form = ("apar" if run == "apar" else run_mode(mode, run)) if len(runs) > 1 else ""
+        # (SoT: a PASTA-LANG answer becomes its transcript, a transcript stays as it is)
+        form = ("apar" if run == "apar" else run_mode(mode, run)) if len(runs) > 1 else \
+            run_mode(mode, run) if run_mode(mode, run) in SOT_MODES else ""
         out.append(Interpreter(model, prompt, run_mode(mode, run), s,
                                forced_for(form, force, model), should_stop, run=run))
     return out
@@ -62,13 +65,16 @@ def interpreters(lm: LoadedModel, prompt: Prompt, mode: str, s: Settings, force:
 
 def forced_for(form: str, force: str | None, lm: LoadedModel) -> str | None:
     """A race's forced answer (PASTA-LANG) in the form one of its runs writes: "plain" its
-    spliced text (a model that writes no tags), "sot" its SoT transcript
-    (`sot.transcript_of_annotated`), "apar" the spliced text split again by the syntax rules
-    (`annotate`, as the APAR-style model was taught), anything else as given."""
-    if force is None or form not in ("plain", "sot", "apar"):
+    spliced text (a model that writes no tags), "sot" / "sot-sequential" its SoT transcript
+    (`sot.transcript_of_annotated`; a transcript given as such is kept), "apar" the spliced
+    text split again by the syntax rules (`annotate`, as the APAR-style model was taught),
+    anything else as given."""
+    if force is None or form not in ("plain", "sot", "sot-sequential", "apar"):
         return force
-    if form == "sot":
-        return sot.transcript_of_annotated(force)
+    if form in SOT_MODES:  # a transcript (no PASTA-LANG tags) is already in SoT's form
+        parsed = lang.parse(force)
+        return sot.transcript_of_annotated(force) if parsed["chunks"] or parsed["errors"] \
+            or parsed["main"] != force else force
     text = lang.parse(force)["text"]
     return annotate(text, lm.count_tokens) if form == "apar" else text
 

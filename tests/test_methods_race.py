@@ -85,6 +85,11 @@ def test_a_forced_answer_takes_each_methods_own_form(lm):
     assert bodies[:-1] == [c["body"].strip() for c in doc["chunks"]]
     assert bodies[-1] == "So the Danube is longer."
     assert sot.points_of_annotated("Just one fact.") == [("Answer", "Just one fact.")]
+    transcript = forced_for("sot", answer, lm)
+    assert forced_for("sot", transcript, lm) == transcript  # already in SoT's form
+    # SoT on its own takes a PASTA-LANG answer too (an example forced on a random model)
+    t = decode(lm, EXAMPLE["prompt"], mode="sot", force=answer, max_new_tokens=300)
+    assert t.annotated == transcript and len(t.threads) == 4
 
 
 # -- the race --------------------------------------------------------------------------------
