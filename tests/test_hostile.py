@@ -199,10 +199,12 @@ def test_the_decode_tab_refuses_paths_too(site):
     client = gradio_client.Client(site["url"] + "/", verbose=False)
     for spec in path_specs(site)[:6]:
         with pytest.raises(Exception) as err:
-            # prompt, model, Hub id, mode, max new, threads, temperature, top-p, seed, force
+            # prompt, model, Hub id, mode, max new, threads, temperature, top-p, seed, forcing,
+            # the forced answer, the methods of a methods race
             client.predict("hi", "random:llama", spec, "pasta", 2, 8, 0.0, 1.0, 0, False, "",
-                           api_name="/decode")
+                           ["pasta", "sot"], api_name="/decode")
         tried()
+        assert "available:" in str(err.value)  # refused for its model spec, not the call
         no_server_path(str(err.value))
         assert str(site["outside"]) not in str(err.value)
 

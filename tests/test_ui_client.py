@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pasta_core.settings import DEFAULT_METHODS
+
 from .conftest import ROOT, run_cli, without_timings
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -28,9 +30,10 @@ SEED = 3
 
 def decode_args(prompt: str, model: str = "random:llama", mode: str = "both",
                 max_new: int = 256, force: str | None = None, seed: int = SEED,
-                hub: str = "") -> tuple:
+                hub: str = "", methods: tuple[str, ...] = DEFAULT_METHODS) -> tuple:
     """The Decode tab's inputs, in the order of the `/decode` endpoint."""
-    return (prompt, model, hub, mode, max_new, 8, 0.0, 1.0, seed, force is not None, force or "")
+    return (prompt, model, hub, mode, max_new, 8, 0.0, 1.0, seed, force is not None, force or "",
+            list(methods))
 
 
 def plain(answer_html: str) -> str:
@@ -63,7 +66,8 @@ def test_a_run_streams_lanes_and_its_numbers_equal_the_cli(client, cli_both):
                         api_name="/decode")
     updates = [out for out in job]
     final = job.result()
-    status, lanes, answer, annotated, summary, *_figs, replay, download = final
+    status, lanes, answer, annotated, summary, *_figs, replay, download, race_table = final
+    assert race_table == ""  # a two-run race has its headline cards, no methods table
     # streamed: lanes were drawn while the PASTA run was still going, one lane per thread
     running = [u[1] for u in updates if "rs-running" in u[1]]
     assert running, "no update showed a running run"
@@ -104,13 +108,32 @@ def test_the_endpoints_take_the_form_by_name(client):
     form's fields, in the order `decode_args` passes them, so keyword calls work too."""
     api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = ["prompt", "model", "hub_id", "mode", "max_new", "threads", "temperature", "top_p",
-             "seed", "force_on", "force_text"]
+             "seed", "force_on", "force_text", "methods"]
     assert [p["parameter_name"] for p in api["/decode"]["parameters"]] == names
     assert [p["parameter_name"] for p in api["/step_start"]["parameters"]] == \
-        [n for n in names if n != "mode"]
+        [n for n in names if n not in ("mode", "methods")]
     form = dict(zip(names, decode_args("hi", mode="pasta", max_new=3), strict=True))
     status, lanes, *_ = client.predict(**form, api_name="/decode")
     assert "status-done" in status and "data-thread='0'" in lanes
+
+
+def test_a_methods_race_through_the_endpoint_gives_its_table_and_trace(client):
+    """Mode methods on a random model: every method forced in its own form, one table row per
+    method (no judge: a random model's prompt here is not an example), the download is
+    the CLI's methods JSON."""
+    args = decode_args(EXAMPLE["prompt"], mode="methods", force=EXAMPLE["answer"],
+                       methods=("apar", "sot", "sequential"))
+    status, lanes, *_, download, race_table = client.predict(*args, api_name="/decode")
+    assert "status-done" in status
+    assert re.findall(r"<section class='run run-(\w+)", lanes) == ["sequential", "sot", "apar"]
+    assert re.findall(r"<tr data-method='(\w+)'", race_table) == ["sequential", "sot", "apar"]
+    trace = json.loads(Path(download["value"] if isinstance(download, dict) else download)
+                       .read_text())
+    assert trace["methods"] == ["sequential", "sot", "apar"]
+    assert trace["reference"] == "sequential" and set(trace["runs"]) == set(trace["methods"])
+    with pytest.raises(Exception, match="2 to 4"):
+        client.predict(*decode_args("hi", mode="methods", methods=("pasta",)),
+                       api_name="/decode")
 
 
 def test_a_long_run_streams_many_updates_each_further_along(client):
