@@ -27,6 +27,7 @@ from pathlib import Path
 from .. import metrics
 from ..api import decode
 from ..models import LoadedModel
+from ..settings import METHODS as RACE_METHODS
 from ..world import generate_split, judge_response
 from .evaluate import geomean, mean
 
@@ -40,12 +41,15 @@ class Method:
     mode: str  # the interpreter's mode
 
 
+# a world build's model folder for each model a race method runs on (settings.Method.model)
+FOLDERS = {"base": "pasta-tiny-base", "apar": "pasta-tiny-apar", "chosen": "pasta-tiny"}
+# the app's race methods (settings.METHODS: the same mode on the same model), PASTA as two
+# points: after stage 1 and the shipped stage 2
 METHODS: dict[str, Method] = {m.name: m for m in [
-    Method("sequential", "pasta-tiny-base", "plain"),
-    Method("sot", "pasta-tiny-base", "sot"),
-    Method("apar", "pasta-tiny-apar", "pasta"),
+    *(Method(r.name, FOLDERS[r.model], r.mode) for r in RACE_METHODS.values()
+      if r.name != "pasta"),
     Method("pasta-stage1", "stage1", "pasta"),
-    Method("pasta-stage2", "pasta-tiny", "pasta"),
+    Method("pasta-stage2", FOLDERS["chosen"], "pasta"),
 ]}
 HEURISTICS = ("sot", "apar")
 
