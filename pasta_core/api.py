@@ -54,12 +54,12 @@ def interpreters(lm: LoadedModel, prompt: Prompt, mode: str, s: Settings, force:
             name = "the base model" if whose == "base" else "the APAR-style model"
             raise SettingsError(f"{run} runs on {name}: load it and pass "
                                 f"{'baseline' if whose == 'base' else 'apar'}=", "mode")
-        # in a race each run is forced in its own form; a single run takes the text as given
-        # (SoT: a PASTA-LANG answer becomes its transcript, a transcript stays as it is)
-        form = ("apar" if run == "apar" else run_mode(mode, run)) if len(runs) > 1 else \
-            run_mode(mode, run) if run_mode(mode, run) in SOT_MODES else ""
-        out.append(Interpreter(model, prompt, run_mode(mode, run), s,
-                               forced_for(form, force, model), should_stop, run=run))
+        # in a race each run is forced in its own form; a single run takes the text as given,
+        # but SoT's (a PASTA-LANG answer becomes its transcript, a transcript stays as it is)
+        m = run_mode(mode, run)
+        form = "apar" if run == "apar" else m if len(runs) > 1 or m in SOT_MODES else ""
+        out.append(Interpreter(model, prompt, m, s, forced_for(form, force, model),
+                               should_stop, run=run))
     return out
 
 
@@ -73,8 +73,8 @@ def forced_for(form: str, force: str | None, lm: LoadedModel) -> str | None:
         return force
     if form in SOT_MODES:  # a transcript (no PASTA-LANG tags) is already in SoT's form
         parsed = lang.parse(force)
-        return sot.transcript_of_annotated(force) if parsed["chunks"] or parsed["errors"] \
-            or parsed["main"] != force else force
+        tagged = parsed["main"] != force or parsed["errors"]
+        return sot.transcript_of_annotated(force) if tagged else force
     text = lang.parse(force)["text"]
     return annotate(text, lm.count_tokens) if form == "apar" else text
 

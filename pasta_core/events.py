@@ -37,11 +37,7 @@ class RunStart(Event):
     prompt: str | list[dict[str, str]]
     prompt_token_ids: list[int]
     settings: dict[str, Any]
-    mode: str = ""  # the interpreter's mode, when the run is named otherwise (a methods race)
-
-    @property
-    def run_mode(self) -> str:
-        return self.mode or self.run
+    mode: str  # the interpreter's mode (`run` names the run: in a methods race, the method)
 
 
 @dataclass
@@ -282,7 +278,7 @@ class Splicer:
 
     def add(self, ev: Event) -> str:
         if isinstance(ev, RunStart):
-            self.sot = ev.run_mode in SOT_MODES
+            self.sot = ev.mode in SOT_MODES
             return ""
         if self.sot:
             return self._add_sot(ev)
@@ -384,7 +380,7 @@ class TraceBuilder:
         assert self.start is not None
         s = self.start
         return Trace(
-            mode=s.run_mode, model=s.model, prompt=s.prompt, text=self.splicer.text,
+            mode=s.mode, model=s.model, prompt=s.prompt, text=self.splicer.text,
             prompt_token_ids=s.prompt_token_ids,
             settings=s.settings, threads=[self.threads[k] for k in sorted(self.threads)],
             steps=len(self.step_sizes), kv_tokens=kv_tokens, wall_s=wall_s,

@@ -46,8 +46,7 @@ from .settings import METHODS, RACES, plan_runs, run_mode  # a mode's runs, each
 __all__ = ["RequestView", "RunView", "plan_runs"]
 
 RUN_LABELS = {"pasta": "PASTA", "sequential": "Sequential", "plain": "Plain",
-              "sot": "Skeleton-of-Thought", "sot-sequential": "SoT, sequential",
-              "apar": METHODS["apar"].label}
+              "sot": "Skeleton-of-Thought", "sot-sequential": "SoT, sequential"}
 LANE_MODES = ("pasta", "sot")  # runs drawn as a main lane and a lane per chunk (or SoT point)
 
 

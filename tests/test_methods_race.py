@@ -122,7 +122,7 @@ def test_racing_changes_no_run(lm, race):
 def test_the_runs_advance_in_lockstep_one_step_each_in_turn(events):
     starts = [ev for ev in events if isinstance(ev, RunStart)]
     assert [ev.run for ev in starts] == ALL
-    assert [ev.run_mode for ev in starts] == ["plain", "pasta", "sot", "pasta"]
+    assert [ev.mode for ev in starts] == ["plain", "pasta", "sot", "pasta"]
     steps = [ev.run for ev in events if isinstance(ev, Step)]
     counts = {m: steps.count(m) for m in ALL}
     shortest = min(counts.values())

@@ -134,6 +134,8 @@ def test_a_methods_race_through_the_endpoint_gives_its_table_and_trace(client):
     with pytest.raises(Exception, match="2 to 4"):
         client.predict(*decode_args("hi", mode="methods", methods=("pasta",)),
                        api_name="/decode")
+    with pytest.raises(Exception, match="got 0"):  # none ticked is not the default methods
+        client.predict(*decode_args("hi", mode="methods", methods=()), api_name="/decode")
 
 
 def test_a_long_run_streams_many_updates_each_further_along(client):

@@ -325,8 +325,9 @@ def summary_cards(views: Sequence[RunView], comp: Comparison | MethodsRace | Non
         head.append(_card("Tokens", str(f.tokens_total),
                           f"{_fmt(f.tokens_per_s, '', 1)} tokens/s", "tokens", f.tokens_total))
     rest: list[str] = []
-    for v in done:
-        f, run, label = v.figures(), v.run, v.label
+    figures = [(v, v.figures()) for v in done]
+    for v, f in figures:
+        run, label = v.run, v.label
         rest.append(_card(f"{label} wall time", _fmt(f.wall_s, " s"),
                           f"prefill included · {f.end_reason}", f"{run}.wall_s", f.wall_s))
         rest.append(_card(f"{label} steps", str(f.steps),
@@ -337,9 +338,8 @@ def summary_cards(views: Sequence[RunView], comp: Comparison | MethodsRace | Non
                           f.tokens_total))
         rest.append(_card(f"{label} parallelism", _fmt(f.parallelism),
                           "threads fed per step", f"{run}.parallelism", f.parallelism))
-    for v in done:
-        f = v.figures()
-        if v.mode == "pasta" and v.lanes:
+    for v, f in figures:
+        if v.mode == "pasta":
             rest.append(_card(f"KV entries ({v.label})", str(f.kv_tokens),
                               f"one shared cache · {f.kv_prefix_copy} if each thread copied "
                               "its prefix", f"{v.run}.kv_tokens", f.kv_tokens))

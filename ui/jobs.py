@@ -248,7 +248,7 @@ class JobQueue:
         roles included). Raises SettingsError or ModelSpecError naming what was wrong."""
         lim = self.config.limits
         req = DecodeRequest.build(req.model, req.prompt, req.mode, req.force, req.settings,
-                                  req.owner, self.limits(), req.methods or None)
+                                  req.owner, self.limits(), req.methods)
         chars = len(req.prompt) if isinstance(req.prompt, str) else sum(
             len(m["content"]) + len(m["role"]) for m in req.prompt)
         if chars > lim.max_prompt_chars:
@@ -435,5 +435,5 @@ class Ticket:
 def _decode(lm: LoadedModel, req: DecodeRequest, stop: threading.Event,
             base: LoadedModel | None = None, apar: LoadedModel | None = None) -> Iterator[Event]:
     runs = interpreters(lm, req.prompt, req.mode, req.run_settings(), req.force, stop.is_set,
-                        base, apar, req.methods or None)
+                        base, apar, req.methods)
     yield from lockstep([it.events() for it in runs])

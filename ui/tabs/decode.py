@@ -20,7 +20,7 @@ from typing import Any
 import gradio as gr
 
 from pasta_core.events import MethodsRace
-from pasta_core.settings import DEFAULT_METHODS, KNOB, MAX_METHODS, METHODS, MIN_METHODS
+from pasta_core.settings import DEFAULT_METHODS, KNOB, METHODS
 from pasta_core.view import RequestView
 
 from .. import charts
@@ -293,10 +293,9 @@ def make_request(app: App, form: DecodeForm, owner: str = "") -> JobRequest:
                     "seed": int(form.seed)}
     except (TypeError, ValueError) as e:
         raise gr.Error(f"A setting is not a number: {e}", title="Bad setting") from e
+    # none ticked is an error of the request's own check (settings.check_methods), not the
+    # default methods: only a request that names no methods at all races those
     methods = tuple(form.methods or ()) if form.mode == "methods" else ()
-    if form.mode == "methods" and not MIN_METHODS <= len(methods) <= MAX_METHODS:
-        raise gr.Error(f"Tick {MIN_METHODS} to {MAX_METHODS} methods to race (ticked "
-                       f"{len(methods)}).", title="Pick the methods")
     req = JobRequest(spec, form.prompt, form.mode, force, settings, owner, methods)
     try:
         app.jobs.validate(req)
@@ -389,7 +388,7 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
     async def run(request: gr.Request, **form: Any) -> AsyncIterator[dict[Any, Any]]:
         sid = app.sessions.key(request, fresh=True)
         req = make_request(app, DecodeForm(**form), sid)
-        view = RequestView(req.mode, req.model, req.methods or None)
+        view = RequestView(req.mode, req.model, req.methods)
         session = app.sessions.get(sid)
         session.stop_live()
         session.close_stepper()  # this tab's stepped run would hold the slot
