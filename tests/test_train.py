@@ -251,3 +251,27 @@ def test_stage2_knows_a_sample_whose_tags_do_not_parse():
     stray = SimpleNamespace(document=parse_document("Io orbits Jupiter.</async> It is a moon."))
     assert [e.code for e in tag_errors(stray)] == ["stray_close"]
     assert PrefConfig().error_penalty > 0
+
+
+def test_stage2_counts_promises_against_the_parts_asked_for():
+    from types import SimpleNamespace
+
+    from pasta_core.lang import parse_document
+    from pasta_core.train.prefs import parts_mismatch
+    from pasta_core.world.prompts import generate_split
+
+    def answer(*topics: str):
+        tags = "".join(f'<promise topic="{t}" tokens="10"/><async topic="{t}">{t} is big.'
+                       '</async>' for t in topics)
+        return SimpleNamespace(document=parse_document(tags))
+
+    examples = generate_split("train", 60, seed=4)
+    two = next(ex for ex in examples if ex.splittable and len(ex.parts) == 2)
+    assert parts_mismatch(two, answer("a", "b")) == 0
+    assert parts_mismatch(two, answer("a")) == parts_mismatch(two, answer("a", "b", "c")) == 0.5
+    # nothing to split: each promise counts whole
+    single = next(ex for ex in examples if not ex.splittable)
+    assert not single.parts and parts_mismatch(single, answer()) == 0
+    assert parts_mismatch(single, answer("a", "b")) == 2
+    # an example that does not say its parts (a custom prompt) is never penalised
+    assert parts_mismatch(SimpleNamespace(prompt="hi"), answer("a")) == 0

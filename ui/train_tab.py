@@ -52,7 +52,9 @@ INTRO = """\
 **Finetune a model to write its own PASTA-LANG annotations — and watch it learn to split.**
 *Stage 1* (SFT) teaches the tags from annotated answers. *Stage 2* (BoNBoN) samples N answers
 per prompt from the model itself, scores each by **theoretical speed-up + λ · quality** (the
-world's judge), and trains towards the best and away from the worst — the paper's recipe. The
+world's judge; less a penalty for tags that do not parse, a topic promised twice, or promises
+that do not match the parts asked for), and trains towards the best and away from the worst —
+the paper's recipe. The
 new model is saved under `runs/<name>` with its card and appears in the **Decode** tab's model
 list at once, ready to race against the model it started from."""
 

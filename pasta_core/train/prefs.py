@@ -3,10 +3,11 @@
 Each round: for every training prompt, the interpreter samples N annotated responses from the
 current model; each is scored `theoretical_speedup + λ · quality` (judge), less a penalty
 when its tags do not parse (docs/PASTA_LANG.md §3: the interpreter copes, but the answer is
-not what the model meant to promise) and one when it promises a topic twice; the best and the
-worst form a pair; the model trains with BoNBoN (SFT on the best + IPO on best vs worst,
-against the stage-1 reference). Every sample's (speed-up, quality) point and each round's
-Pareto front are recorded — the paper's picture.
+not what the model meant to promise), one when it promises a topic twice, and one for each
+promise more or fewer than the parts the prompt asks for; the best and the worst form a pair;
+the model trains with BoNBoN (SFT on the best + IPO on best vs worst, against the stage-1
+reference). Every sample's (speed-up, quality) point and each round's Pareto front are
+recorded — the paper's picture.
 
 The speed-up of a sample is measured against what a sequential model would need for the same
 answer: (tokens of its spliced text + end of sequence) / (decoding steps of the PASTA run), so
@@ -41,6 +42,10 @@ class PrefConfig:
     # taken off a sample that promises one topic twice: a repeated chunk is more tokens per
     # step, so the speed-up term alone rewards it (33% of test answers did so without this)
     duplicate_penalty: float = 1.0
+    # taken off a sample times |promises − parts asked| ÷ parts (`parts_mismatch`): a part
+    # left out makes a shorter answer and a part split twice a faster one, so neither the
+    # speed-up term nor the judge's coverage share alone holds an answer to one promise a part
+    parts_penalty: float = 1.0
     grammar_weight: float = 1.0  # stage 1's penalty on forbidden tags, in the SFT term
     beta: float = 0.1  # IPO's β
     alpha: float = 0.5  # weight of the SFT term
@@ -74,6 +79,15 @@ def duplicate_topics(trace: Trace) -> bool:
     """Whether a sample promises some topic twice (case and spaces aside)."""
     topics = [c.topic.strip().lower() for c in trace.document.chunks]
     return len(topics) != len(set(topics))
+
+
+def parts_mismatch(example: object, trace: Trace) -> float:
+    """|chunks promised − parts asked for| ÷ parts (÷ 1 when nothing is to be split, so each
+    promise there counts whole); 0 for an example that does not say its parts."""
+    parts = getattr(example, "parts", None)
+    if parts is None:
+        return 0.0
+    return abs(len(trace.document.chunks) - len(parts)) / max(1, len(parts))
 
 
 def tag_errors(trace: Trace) -> list:
@@ -139,7 +153,8 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
                 trace = sample(lm, ex.prompt, seed=seed * 100_000 + rnd * 1000 + k * 7 + i, cfg=cfg)
                 q, sp = judge(ex, trace.text), sample_speedup(lm, trace)
                 bad = (cfg.error_penalty if tag_errors(trace) else 0.0) + (
-                    cfg.duplicate_penalty if duplicate_topics(trace) else 0.0)
+                    cfg.duplicate_penalty if duplicate_topics(trace) else 0.0) + (
+                    cfg.parts_penalty * parts_mismatch(ex, trace))
                 pt = Point(rnd, i, sp, q, sp + cfg.lam * q - bad)
                 scored.append((pt.score, k, trace, pt))
                 round_points.append(pt)

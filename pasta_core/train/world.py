@@ -79,9 +79,11 @@ class WorldRecipe:
     # stage 1 (and stage 2's SFT term): penalty on tags a thread may never write; without it
     # 11% of test answers had a main thread that closed a block it never opened
     grammar_weight: float = GRAMMAR_WEIGHT
-    # stage 2: the "full" preset's settings (config.py), over more prompts and one more round
-    stage2: PrefConfig = field(default_factory=lambda: preset("full", prompts=128,
-                                                              rounds=3).pref())
+    # stage 2: the "full" preset's settings (config.py) over more prompts and rounds, with
+    # quality weighed 3× (λ): with λ = 1 the speed-up term (1–3 on these answers) outweighed
+    # the quality a missed part costs
+    stage2: PrefConfig = field(default_factory=lambda: preset("full", prompts=256, rounds=4,
+                                                              lam=3.0).pref())
 
     @classmethod
     def quick(cls) -> WorldRecipe:
