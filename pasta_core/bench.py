@@ -163,10 +163,22 @@ def _peak_memory_mb(lm: LoadedModel) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
 
 
+def cpu_name() -> str:
+    """The CPU's model name where Linux says it (float results, and so a rebuild's bits,
+    can differ between CPU models), else the architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({platform.machine()})"
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def machine(lm: LoadedModel) -> str:
     if lm.device.type == "cuda":
         return torch.cuda.get_device_name(lm.device)
-    return f"CPU {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    return f"CPU {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def write(result: dict, out: str | Path) -> None:

@@ -252,6 +252,28 @@ def test_prompt_plus_new_tokens_must_fit_the_models_positions(site):
                                            settings={"max_new_tokens": 24}), Small())
 
 
+def test_a_skeleton_of_thought_run_counts_its_instructions_in_the_prompt(site):
+    from pasta_core.settings import DecodeRequest, SettingsError
+    from pasta_core.sot import sot_prompt
+
+    jobs = site["jobs"]
+    lm = jobs.registry.get("random:llama")
+    cap = jobs.config.limits.max_prompt_tokens
+    prompt = "hi"
+    while len(lm.encode_prompt(prompt + " word")) <= cap:  # the longest prompt that fits
+        prompt += " word"
+    assert len(lm.encode_prompt(sot_prompt(prompt))) > cap
+    jobs.validate(DecodeRequest.build("random:llama", prompt, mode="pasta"))
+    for mode, methods in (("sot", None), ("methods", ["pasta", "sot"])):
+        with pytest.raises(SettingsError, match="Skeleton-of-Thought's instructions included"):
+            jobs.validate(DecodeRequest.build("random:llama", prompt, mode=mode,
+                                              methods=methods))
+    tried()
+    # a methods race without SoT is counted as the prompt alone
+    jobs.validate(DecodeRequest.build("random:llama", prompt, mode="methods",
+                                      methods=["pasta", "sequential"]))
+
+
 def test_a_long_prompt_is_prefilled_in_chunks_and_a_stop_lands_between_them():
     from pasta_core import decode, load_model
     from pasta_core import interpreter as interp

@@ -32,7 +32,15 @@ from pasta_core.models import (
     list_bundled,
     load_model,
 )
-from pasta_core.settings import DecodeRequest, RequestLimits, SettingsError, run_model
+from pasta_core.settings import (
+    SOT_MODES,
+    DecodeRequest,
+    RequestLimits,
+    SettingsError,
+    run_mode,
+    run_model,
+)
+from pasta_core.sot import sot_prompt
 
 from .config import SpaceConfig
 
@@ -261,13 +269,18 @@ class JobQueue:
                 raise SettingsError(f"the forced response has {len(errors)} PASTA-LANG "
                                     f"error(s), first {e['code']} at {e['offset']}: "
                                     f"{e['message']}", "force")
-        model = self.registry.check(req.model)
-        lm = self.registry.get(model)
-        self._check_tokens(req, lm)
-        req.model = model
-        for other in {id(m): m for m in self.race_models(req, lm).values() if m is not None
-                      and m is not lm}.values():  # a race's other models must fit it too
-            self._check_tokens(req, other)
+        req.model = self.registry.check(req.model)
+        lm = self.registry.get(req.model)
+        # every model a run decodes on must fit it, with SoT's instructions where a
+        # Skeleton-of-Thought run is one of them
+        sot_roles = {run_model(req.mode, r) for r in req.runs
+                     if run_mode(req.mode, r) in SOT_MODES}
+        fits: dict[int, tuple[LoadedModel, bool]] = {}
+        for role, m in {"chosen": lm, **self.race_models(req, lm)}.items():
+            if m is not None:
+                fits[id(m)] = (m, fits.get(id(m), (m, False))[1] or role in sot_roles)
+        for m, sot in fits.values():
+            self._check_tokens(req, m, sot)
         return req
 
     def race_models(self, req: DecodeRequest, lm: LoadedModel) -> dict[str, LoadedModel | None]:
@@ -302,12 +315,16 @@ class JobQueue:
             raise SettingsError(f"APAR-style races this Space's APAR-style model, which is not "
                                 f"available here ({e}); leave APAR-style out", "methods") from e
 
-    def _check_tokens(self, req: DecodeRequest, lm: LoadedModel) -> None:
+    def _check_tokens(self, req: DecodeRequest, lm: LoadedModel, sot: bool = False) -> None:
+        """The request's prompt and new tokens against this server's limits and `lm`'s
+        positions; with `sot`, the prompt as a Skeleton-of-Thought run gives it to `lm`
+        (wrapped in SoT's instructions, `sot.sot_prompt`)."""
         lim = self.config.limits
-        n_prompt = len(lm.encode_prompt(req.prompt))
+        n_prompt = len(lm.encode_prompt(sot_prompt(req.prompt) if sot else req.prompt))
         if n_prompt > lim.max_prompt_tokens:
+            how = "roles and Skeleton-of-Thought's instructions" if sot else "roles"
             raise SettingsError(f"the prompt is {n_prompt} tokens after the chat template "
-                                f"(roles included); this server takes at most "
+                                f"({how} included); this server takes at most "
                                 f"{lim.max_prompt_tokens}", "prompt")
         n_new = req.settings["max_new_tokens"]
         if req.force is not None:

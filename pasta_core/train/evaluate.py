@@ -25,7 +25,7 @@ from ..models import LoadedModel
 from ..world import generate_split, judge_response
 from ..world.judge import extract_claims, mentioned_entities
 from ..world.outside import is_honest
-from .prefs import duplicate_topics, sample_speedup
+from .prefs import duplicate_topics, parts_mismatch, sample_speedup
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
     return {"names_all_pasta": asked <= mentioned_entities(pasta_trace.text),
             "names_all_base": asked <= named_base,
             "base_coverage": len(asked & named_base) / len(asked) if asked else None,
-            "one_promise_per_part": bool(parts) and len(doc.chunks) == parts,
+            "one_promise_per_part": bool(parts) and parts_mismatch(ex, pasta_trace) == 0,
             "promises_per_part": len(doc.chunks) / parts if parts else None,
             "duplicate_topic": duplicate_topics(pasta_trace),
             "topic_fidelity": own / total if total else None,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -79,11 +78,10 @@ class WorldRecipe:
     # stage 1 (and stage 2's SFT term): penalty on tags a thread may never write; without it
     # 11% of test answers had a main thread that closed a block it never opened
     grammar_weight: float = GRAMMAR_WEIGHT
-    # stage 2: the "full" preset's settings (config.py) over more prompts and rounds, with
-    # quality weighed 3× (λ): with λ = 1 the speed-up term (1–3 on these answers) outweighed
-    # the quality a missed part costs
-    stage2: PrefConfig = field(default_factory=lambda: preset("full", prompts=256, rounds=4,
-                                                              lam=3.0).pref())
+    # stage 2: the "full" preset's settings (config.py), over more prompts and one more round
+    # (bench/results-cpu/stage2-variants.md: λ = 3, or 256 prompts × 4 rounds, did no better)
+    stage2: PrefConfig = field(default_factory=lambda: preset("full", prompts=128,
+                                                              rounds=3).pref())
 
     @classmethod
     def quick(cls) -> WorldRecipe:
@@ -267,7 +265,9 @@ def _stage2(lm: LoadedModel, out: Path, recipe: WorldRecipe, progress: bool) -> 
 
 
 def _machine() -> str:
-    return f"{platform.machine()} {platform.processor() or ''} {torch.get_num_threads()} threads"
+    from ..bench import cpu_name
+
+    return f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def model_card(name: str, report: dict, result: dict) -> str:
