@@ -193,6 +193,14 @@ def test_stage2_records_points_pairs_and_fronts(lm):
     assert all(h["extra"].keys() >= {"sft", "ipo", "margin"} for h in out["history"])
 
 
+def test_bf16_autocast_trains_and_keeps_fp32_weights(lm):
+    _, records = world_data(lm, 8, seed=5)
+    hist = stage1(lm, records, LoopConfig(epochs=3, lr=3e-3, batch_tokens=512, bf16=True),
+                  progress=False)
+    assert hist[-1].loss < hist[0].loss
+    assert {p.dtype for p in lm.model.parameters()} == {torch.float32}
+
+
 def test_stop_between_optimiser_steps(lm):
     _, records = world_data(lm, 8, seed=3)
     calls = iter(range(100))

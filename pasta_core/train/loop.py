@@ -32,6 +32,10 @@ class LoopConfig:
     grad_clip: float = 1.0
     max_steps: int | None = None  # cap (the Space's training limits)
     seed: int = 0
+    # run each training forward and backward under bf16 autocast (the weights and the
+    # optimiser stay fp32): 2.1× a step of the bundled model's shape on a CPU with AVX512-BF16
+    # (bench/train_bf16.py); a CPU without it emulates bf16, slower
+    bf16: bool = False
 
 
 @dataclass
@@ -155,7 +159,8 @@ def run_loop(model: torch.nn.Module, groups: list[list], loss_fn: Callable, cfg:
             lr = _lr_at(step, total, cfg)
             for g in opt.param_groups:
                 g["lr"] = lr
-            loss, extra = _unpack(loss_fn(model, batch))
+            with torch.autocast(acc.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                loss, extra = _unpack(loss_fn(model, batch))
             acc.backward(loss)
             if cfg.grad_clip:
                 acc.clip_grad_norm_(model.parameters(), cfg.grad_clip)
