@@ -139,8 +139,13 @@ def test_a_methods_race_through_the_endpoint_gives_its_table_and_trace(client):
 
 
 def test_a_long_run_streams_many_updates_each_further_along(client):
-    # counts and order, not a rate: a busy shared CPU slows every step, not the order
-    job = client.submit(*decode_args("Tell me a long story.", mode="pasta", max_new=500),
+    # counts and order, not a rate: a busy shared CPU slows every step, not the order. The
+    # lanes refresh at most 16 times a second, so the run must last well over a second on a
+    # fast idle machine too: a race of the bundled model (two forwards a step), forced
+    # through a few hundred tokens (a random model's 500 steps took 0.3 s)
+    answer = "The Nile is a river in Africa. It flows through Cairo. " * 30
+    job = client.submit(*decode_args("Tell me about the Nile.", model="bundled:pasta-tiny",
+                                     mode="both", max_new=600, force=answer),
                         api_name="/decode")
     steps = []
     for out in job:
