@@ -24,24 +24,19 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pasta_core.bench import cpu_name  # noqa: E402
+from pasta_core.bench import cpu_machine  # noqa: E402
+from pasta_core.train.world import ModelShape, WorldRecipe, new_llama  # noqa: E402
 
-SHAPES = {"bundled (256 × 4 layers, MLP 688)": (256, 4, 688),
-          "larger (384 × 6 layers, MLP 1024)": (384, 6, 1024)}
+SHAPES = {"bundled (256 × 4 layers, MLP 688)": ModelShape(),
+          "larger (384 × 6 layers, MLP 1024)": ModelShape(384, 6, 4, 4, 1024)}
 
 
-def step_ms(hidden: int, layers: int, inter: int, bf16: bool, steps: int,
-            batch: int = 8, length: int = 256) -> float:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    cfg = LlamaConfig(vocab_size=2048, hidden_size=hidden, num_hidden_layers=layers,
-                      num_attention_heads=4, num_key_value_heads=4, intermediate_size=inter,
-                      max_position_embeddings=4096, tie_word_embeddings=True)
-    cfg._attn_implementation = "sdpa"
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(cfg).train()
+def step_ms(shape: ModelShape, bf16: bool, steps: int, batch: int = 8,
+            length: int = 256) -> float:
+    vocab = WorldRecipe().vocab_size
+    model = new_llama(shape, vocab, seed=0).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    ids = torch.randint(0, 2048, (batch, length))
+    ids = torch.randint(0, vocab, (batch, length))
     ctx = ((lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if bf16
            else contextlib.nullcontext)
     times = []
@@ -63,10 +58,10 @@ def main() -> int:
     a = ap.parse_args()
     rows = []
     for name, shape in SHAPES.items():
-        fp32, bf16 = step_ms(*shape, False, a.steps), step_ms(*shape, True, a.steps)
+        fp32, bf16 = step_ms(shape, False, a.steps), step_ms(shape, True, a.steps)
         rows.append({"shape": name, "fp32_ms": fp32, "bf16_ms": bf16, "speedup": fp32 / bf16})
         print(f"{name}: fp32 {fp32:.0f} ms, bf16 autocast {bf16:.0f} ms ({fp32 / bf16:.2f}×)")
-    machine = f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    machine = cpu_machine()
     out = Path(a.out)
     (out / "train-bf16.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
     lines = [f"One training step (2048 tokens, forward + backward + AdamW), median of "

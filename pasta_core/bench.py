@@ -175,10 +175,15 @@ def cpu_name() -> str:
     return platform.machine()
 
 
+def cpu_machine() -> str:
+    """This CPU, its threads and torch: what a CPU measurement (a bench, a build) ran on."""
+    return f"CPU {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+
+
 def machine(lm: LoadedModel) -> str:
     if lm.device.type == "cuda":
         return torch.cuda.get_device_name(lm.device)
-    return f"CPU {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    return cpu_machine()
 
 
 def write(result: dict, out: str | Path) -> None:

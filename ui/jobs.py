@@ -275,12 +275,9 @@ class JobQueue:
         # Skeleton-of-Thought run is one of them
         sot_roles = {run_model(req.mode, r) for r in req.runs
                      if run_mode(req.mode, r) in SOT_MODES}
-        fits: dict[int, tuple[LoadedModel, bool]] = {}
-        for role, m in {"chosen": lm, **self.race_models(req, lm)}.items():
-            if m is not None:
-                fits[id(m)] = (m, fits.get(id(m), (m, False))[1] or role in sot_roles)
-        for m, sot in fits.values():
-            self._check_tokens(req, m, sot)
+        by_role = {"chosen": lm, **self.race_models(req, lm)}
+        for m in {id(m): m for m in by_role.values() if m is not None}.values():
+            self._check_tokens(req, m, sot=any(by_role[r] is m for r in sot_roles))
         return req
 
     def race_models(self, req: DecodeRequest, lm: LoadedModel) -> dict[str, LoadedModel | None]:

@@ -54,9 +54,8 @@ INTRO = """\
 per prompt from the model itself, scores each by **theoretical speed-up + λ · quality** (the
 world's judge; less a penalty for tags that do not parse, a topic promised twice, or promises
 that do not match the parts asked for), and trains towards the best and away from the worst —
-the paper's recipe. The
-new model is saved under `runs/<name>` with its card and appears in the **Decode** tab's model
-list at once, ready to race against the model it started from."""
+the paper's recipe. The new model is saved under `runs/<name>` with its card and appears in the
+**Decode** tab's model list at once, ready to race against the model it started from."""
 
 STAGE2_NOTE = """\
 Stage 2 always samples **bundled-world prompts**, also when stage 1 trained on an uploaded

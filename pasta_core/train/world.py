@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from ..annotate import annotate
+from ..bench import cpu_machine
 from ..models import LoadedModel
 from ..world import SHAPES, grammar
 from ..world.tokenizer import build_world_tokenizer
@@ -102,13 +103,19 @@ DATA_VERSION = 2
 
 
 def new_model(tok, shape: ModelShape, seed: int) -> torch.nn.Module:
+    return new_llama(shape, len(tok), seed, tok.eos_token_id, tok.pad_token_id)
+
+
+def new_llama(shape: ModelShape, vocab_size: int, seed: int, eos_id: int | None = None,
+              pad_id: int | None = None) -> torch.nn.Module:
+    """A freshly initialised Llama of `shape` (the world recipe's, and its step bench's)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
-        vocab_size=len(tok), hidden_size=shape.hidden, num_hidden_layers=shape.layers,
+        vocab_size=vocab_size, hidden_size=shape.hidden, num_hidden_layers=shape.layers,
         num_attention_heads=shape.heads, num_key_value_heads=shape.kv_heads,
         intermediate_size=shape.intermediate, max_position_embeddings=4096,
-        bos_token_id=None, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        bos_token_id=None, eos_token_id=eos_id, pad_token_id=pad_id,
         tie_word_embeddings=True, rope_theta=10000.0)
     config._attn_implementation = "sdpa"
     torch.manual_seed(seed)
@@ -206,7 +213,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
 
     report = {
         "recipe": asdict(recipe), "timings_s": timings,
-        "total_s": time.perf_counter() - t0, "machine": _machine(),
+        "total_s": time.perf_counter() - t0, "machine": cpu_machine(),
         # with --resume: the stages reused and the seconds each took when it was trained
         "reused_s": reused,
         "stage_s": {k: reused.get(k) or v for k, v in timings.items()},
@@ -262,12 +269,6 @@ def _stage2(lm: LoadedModel, out: Path, recipe: WorldRecipe, progress: bool) -> 
     if end.state != "done":
         raise RuntimeError(f"stage 2 of the world recipe {end.state}: {end.error}")
     return run.rec.stage2_out
-
-
-def _machine() -> str:
-    from ..bench import cpu_name
-
-    return f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def model_card(name: str, report: dict, result: dict) -> str:
