@@ -99,7 +99,7 @@ class WorldRecipe:
 STAGE0_DIR, STAGE1_DIR = "stage0", "stage1"
 APAR_DIR = "pasta-tiny-apar"
 # bump when the world's generated data changes, so --resume never reuses a stale stage
-DATA_VERSION = 3
+DATA_VERSION = 2
 
 
 def new_model(tok, shape: ModelShape, seed: int) -> torch.nn.Module:
