@@ -288,6 +288,8 @@ def test_flawed_answers_score_clearly_lower() -> None:
                 # one part of n missing costs its share: 0.15 up to 6 parts, then 0.9 / n
                 cost = min(0.15, 0.9 / len(ex.parts))
                 assert judge(ex, missing).total <= ref - cost, (missing, judge(ex, missing))
+            else:  # its facts are still missed
+                assert judge(ex, missing).recall < judge(ex, ex.plain).recall, missing
         if ex.outside:  # half an honest answer is still honest
             continue
         truncated = ex.plain[: len(ex.plain) // 2]
