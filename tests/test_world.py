@@ -272,7 +272,8 @@ def test_flawed_answers_score_clearly_lower() -> None:
     rng = random.Random(0)
     counts = {"wrong": 0, "missing": 0, "truncated": 0}
     for ex in sample_all():
-        ref = judge(ex, ex.plain).total
+        ref_score = judge(ex, ex.plain)
+        ref = ref_score.total
         wrong = _corrupt(ex, rng)
         if wrong is not None:
             counts["wrong"] += 1
@@ -289,7 +290,7 @@ def test_flawed_answers_score_clearly_lower() -> None:
                 cost = min(0.15, 0.9 / len(ex.parts))
                 assert judge(ex, missing).total <= ref - cost, (missing, judge(ex, missing))
             else:  # its facts are still missed
-                assert judge(ex, missing).recall < judge(ex, ex.plain).recall, missing
+                assert judge(ex, missing).recall < ref_score.recall, missing
         if ex.outside:  # half an honest answer is still honest
             continue
         truncated = ex.plain[: len(ex.plain) // 2]
