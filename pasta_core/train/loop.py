@@ -33,8 +33,8 @@ class LoopConfig:
     max_steps: int | None = None  # cap (the Space's training limits)
     seed: int = 0
     # run each training forward and backward under bf16 autocast (the weights and the
-    # optimiser stay fp32): 2.1× a step of the bundled model's shape on a CPU with AVX512-BF16
-    # (bench/train_bf16.py); a CPU without it emulates bf16, slower
+    # optimiser stay fp32): 1.7× a step of the world recipe for the bundled model's shape on a
+    # CPU with AVX512-BF16 (bench/train_bf16.py); a CPU without it emulates bf16, slower
     bf16: bool = False
 
 
