@@ -1,7 +1,7 @@
 """Time one training step of the world recipe in fp32 and under bf16 autocast, for the bundled
 model's shape and a larger one (the recipe's `LoopConfig.bf16`).
 
-    python bench/train_bf16.py [--steps 15] [--out bench/results-cpu]
+    python bench/train_bf16.py [--steps 23] [--out bench/results-cpu]
 
 A step is the recipe's own: the world's training sequences in its length-bucketed batches of
 2048 padded tokens (plain answers as stage 0 and the base learn them, annotated ones as stage 1
