@@ -33,7 +33,7 @@ class LoopConfig:
     max_steps: int | None = None  # cap (the Space's training limits)
     seed: int = 0
     # run each training forward and backward under bf16 autocast (the weights and the
-    # optimiser stay fp32): 1.7× a step of the world recipe for the bundled model's shape on a
+    # optimiser stay fp32): 1.6–1.8× a step of the world recipe for the bundled model's shape on a
     # CPU with AVX512-BF16 (bench/train_bf16.py); a CPU without it emulates bf16, slower
     bf16: bool = False
 

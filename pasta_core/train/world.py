@@ -36,7 +36,14 @@ from ..models import LoadedModel
 from ..world import SHAPES, grammar
 from ..world.tokenizer import build_world_tokenizer
 from .config import TrainConfig, preset
-from .data import Record, TagGrammar, encode_record, grammar_contexts, sot_sequences
+from .data import (
+    Record,
+    TagGrammar,
+    TrainSeq,
+    encode_record,
+    grammar_contexts,
+    sot_sequences,
+)
 from .evaluate import evaluate, to_markdown
 from .evaluate import write as write_eval
 from .loop import LoopConfig, train_sft
@@ -122,6 +129,16 @@ def new_llama(shape: ModelShape, vocab_size: int, seed: int, eos_id: int | None 
     return LlamaForCausalLM(config).eval()
 
 
+def world_sequences(examples: list, records: list[Record],
+                    tok) -> tuple[list[TrainSeq], list[TrainSeq]]:
+    """The recipe's own sequences, before Skeleton-of-Thought's: each example's plain answer
+    (stage 0 and the base learn them) and its annotated record (stage 1 learns them)."""
+    eos = tok.eos_token_id
+    plain = [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
+             for ex in examples]
+    return plain, [encode_record(r, tok, eos, annotated=True) for r in records]
+
+
 def as_loaded(spec: str, model, tok) -> LoadedModel:
     return LoadedModel(spec, model, tok, torch.device("cpu"), torch.float32, [tok.eos_token_id])
 
@@ -148,14 +165,11 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     tok = build_world_tokenizer(recipe.vocab_size, seed=recipe.seed)
     eos = tok.eos_token_id
     examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
-    annotated = [r.response for r in records]
     lap("tokenizer+data")
 
     sot_seqs = sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
-    plain_seqs = [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
-                  for ex in examples] + sot_seqs
-    ann_seqs = [encode_record(Record(ex.prompt, a), tok, eos, annotated=True)
-                for ex, a in zip(examples, annotated, strict=True)] + sot_seqs
+    plain, ann = world_sequences(examples, records, tok)
+    plain_seqs, ann_seqs = plain + sot_seqs, ann + sot_seqs
     key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
             "sot_rate": recipe.sot_rate, "data": DATA_VERSION}
