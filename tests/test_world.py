@@ -21,6 +21,7 @@ from pasta_core.world.prompts import (
     Part,
     Piece,
     generate_split,
+    reading_drills,
     render_annotated,
     render_plain,
     round_up_tokens,
@@ -397,6 +398,32 @@ def test_phrasing_families_are_held_out_whole() -> None:
         assert not any(ex.prompt.endswith(c.strip()) for c in held_closers), ex.prompt
     # the test split does use held-out dressing somewhere (else nothing is held out)
     assert any(ex.prompt.startswith(o) for ex in test for o in held_openers)
+
+
+def test_reading_drills_are_long_training_lists_read_back_in_order() -> None:
+    from pasta_core import sot
+    from pasta_core.train.data import drill_sequences
+    from pasta_core.world.prompts import DRILL_SIZES, split_of_combination
+    from pasta_core.world.tokenizer import build_world_tokenizer
+
+    drills = reading_drills(300, seed=3)
+    assert drills == reading_drills(300, seed=3) and drills != reading_drills(300, seed=4)
+    held_openers = [o for i, o in enumerate(grammar.OPENERS) if grammar.option_split(i) != "train"]
+    held_closers = [c for i, c in enumerate(grammar.CLOSERS) if grammar.option_split(i) != "train"]
+    for d in drills:  # nothing held out is ever read: phrasing family, dressing, combination
+        assert grammar.option_split(int(d.template_id.rsplit("/", 1)[1])) == "train"
+        assert split_of_combination(list(d.entities)) == "train"
+        assert not any(d.prompt.startswith(o) for o in held_openers), d.prompt
+        assert not any(d.prompt.endswith(c.strip()) for c in held_closers), d.prompt
+        assert len(d.topics) in DRILL_SIZES
+        assert list(d.topics) == [ENTITIES[e].topic for e in d.entities]
+    assert {len(d.topics) for d in drills} == set(DRILL_SIZES)
+    tok = build_world_tokenizer(512, seed=0)
+    seq = drill_sequences(drills[:1], tok, tok.eos_token_id)[0]
+    skeleton = tok.encode(sot.render_skeleton(list(drills[0].topics)), add_special_tokens=False)
+    assert sot.SKELETON_REQUEST in tok.decode(seq.input_ids)  # asked as SoT's skeleton prompt
+    # ... and what is learned is exactly the topics in the order asked, then the end
+    assert [t for t in seq.labels if t != -100] == skeleton + [tok.eos_token_id]
 
 
 def test_the_grammar_writes_lists_and_names_many_ways() -> None:

@@ -219,3 +219,15 @@ def sot_sequences(examples: Sequence, tok, eos_id: int, rate: float,
                      skeleton + enc(sot.point_cue(i + 1, title)) + enc(body) + [eos_id]):
             out.append(from_layout(build_layout(prompt_ids, ThreadTokens(main=main))))
     return out
+
+
+def drill_sequences(drills: Sequence, tok, eos_id: int) -> list[TrainSeq]:
+    """Reading drills (`world.prompts.reading_drills`) as Skeleton-of-Thought skeletons: the
+    list request asked for its skeleton, answered with the topics in the order asked."""
+    from .. import sot
+
+    return [from_layout(build_layout(
+        encode_prompt(tok, sot.skeleton_prompt(d.prompt)),
+        ThreadTokens(main=tok.encode(sot.render_skeleton(list(d.topics)),
+                                     add_special_tokens=False) + [eos_id])))
+        for d in drills]

@@ -34,12 +34,14 @@ from ..annotate import annotate
 from ..bench import cpu_machine
 from ..models import LoadedModel
 from ..world import SHAPES, grammar
+from ..world.prompts import reading_drills
 from ..world.tokenizer import build_world_tokenizer
 from .config import TrainConfig, preset
 from .data import (
     Record,
     TagGrammar,
     TrainSeq,
+    drill_sequences,
     encode_record,
     grammar_contexts,
     sot_sequences,
@@ -75,6 +77,9 @@ class WorldRecipe:
     eval_tokens: int = 320  # max_new_tokens of each evaluated answer
     # share of the examples that also teach Skeleton-of-Thought's two prompts
     sot_rate: float = 0.15
+    # long list requests (4-8 names, training phrasings and combinations) read back as SoT
+    # skeletons, in every stage: the models lose their place in long lists
+    drills: int = 1500
     # build the APAR-style model (rule-annotated answers) too
     apar: bool = True
     # many small steps: a model this small needs updates more than tokens to learn to copy
@@ -94,8 +99,8 @@ class WorldRecipe:
     @classmethod
     def quick(cls) -> WorldRecipe:
         """A few minutes end to end, for tests and the UI's CPU demo: tiny and undertrained."""
-        return cls(vocab_size=512, shape=ModelShape(64, 2, 2, 2, 128), n_train=120, n_eval=8,
-                   n_eval_seen=4, eval_tokens=48,
+        return cls(vocab_size=512, shape=ModelShape(64, 2, 2, 2, 128), n_train=120, drills=8,
+                   n_eval=8, n_eval_seen=4, eval_tokens=48,
                    base=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048),
                    sft=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048),
                    stage2=PrefConfig(prompts=4, n_samples=4, rounds=1, max_new_tokens=48,
@@ -167,12 +172,13 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
     lap("tokenizer+data")
 
-    sot_seqs = sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
+    sot_seqs = (sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
+                + drill_sequences(reading_drills(recipe.drills, recipe.seed), tok, eos))
     plain, ann = world_sequences(examples, records, tok)
     plain_seqs, ann_seqs = plain + sot_seqs, ann + sot_seqs
     key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
-            "sot_rate": recipe.sot_rate, "data": DATA_VERSION}
+            "sot_rate": recipe.sot_rate, "drills": recipe.drills, "data": DATA_VERSION}
     key_sft = {**key0, "sft": asdict(recipe.sft)}
 
     def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,

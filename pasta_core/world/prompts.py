@@ -66,6 +66,7 @@ __all__ = [
     "combination_key",
     "generate_example",
     "generate_split",
+    "reading_drills",
     "render_annotated",
     "render_plain",
     "round_up_tokens",
@@ -1026,4 +1027,44 @@ def generate_split(split: str, n: int, seed: int = 0,
             continue
         seen.add(example.prompt)
         out.append(example)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Reading drills (training only)
+# --------------------------------------------------------------------------------------------
+
+# how many names a drill lists: long lists, where the models lose their place (validation:
+# 45% of the 5th-and-later entities went unnamed, 6% of the first)
+DRILL_SIZES = (4, 5, 6, 7, 8)
+_DRILL_SHAPES = ("describe_many", "facts_each")
+
+
+@dataclass(frozen=True)
+class Drill:
+    """A list request of the training split and the topics it names, in order: the model
+    learns to read the list back (as Skeleton-of-Thought's skeleton) and so keep its place."""
+
+    prompt: str
+    entities: tuple[str, ...]
+    topics: tuple[str, ...]
+    template_id: str
+
+
+def reading_drills(n: int, seed: int = 0) -> list[Drill]:
+    """``n`` long list requests, worded and combined as training prompts only (training core
+    templates, openers and closers; entity combinations of the training split), so no
+    held-out phrasing family or combination is ever read. Deterministic in (n, seed)."""
+    rng = random.Random(f"pasta-drills|{seed}")
+    cores = [(f"{s}/{i}", SHAPES[s].templates[i]) for s in _DRILL_SHAPES
+             for i in _template_indices(SHAPES[s], "train")]
+    out: list[Drill] = []
+    while len(out) < n:
+        ents = _pick_entities(rng, rng.choice(DRILL_SIZES), same_category=rng.random() < 0.4)
+        if split_of_combination([e.id for e in ents]) != "train":
+            continue
+        template_id, template = rng.choice(cores)
+        core = grammar.say_list(template, _said(ents, rng), rng, k=rng.choice(("two", "three")))
+        out.append(Drill(_cap(grammar.dress(core, rng, "train")), tuple(e.id for e in ents),
+                         tuple(e.topic for e in ents), template_id))
     return out
