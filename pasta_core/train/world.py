@@ -320,7 +320,9 @@ def model_card(name: str, report: dict, result: dict) -> str:
 * Data: the bundled synthetic world (`pasta_core/world`), {report['train_examples']} training
   examples over {len(SHAPES)} prompt shapes, worded by a prompt grammar
   (`pasta_core/world/grammar.py`, {report.get('phrasings', 0):,} distinct phrasings); a share
-  {r.get('sot_rate', 0)} of them also as Skeleton-of-Thought's two prompts. Test prompts use
+  {r.get('sot_rate', 0)} of them also as Skeleton-of-Thought's two prompts; and
+  {r.get('drills', 0)} reading drills in every stage (a list request of 4 to 8 names in training
+  phrasings, answered with its SoT skeleton: the topics in the order asked). Test prompts use
   entity combinations and phrasing families never seen in training.
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
   stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
