@@ -79,11 +79,14 @@ def test_a_forced_answer_takes_each_methods_own_form(lm):
     assert forced_for("apar", answer, lm) == annotate(plain, lm.count_tokens)
     assert forced_for("pasta", answer, lm) == answer
     skeleton, titles, bodies = sot.parse_transcript(forced_for("sot", answer, lm))
-    assert skeleton == "1. Danube\n2. Zambezi\n3. Conclusion"
     doc = lang.parse(answer)
-    assert titles == [c["topic"] for c in doc["chunks"]] + ["Conclusion"]
+    topics = [c["topic"] for c in doc["chunks"]]
+    assert len(topics) == 2  # two points and the conclusion after the sync
+    assert skeleton == f"1. {topics[0]}\n2. {topics[1]}\n3. Conclusion"
+    assert titles == topics + ["Conclusion"]
     assert bodies[:-1] == [c["body"].strip() for c in doc["chunks"]]
-    assert bodies[-1] == "So the Danube is longer."
+    assert bodies[-1] == answer.rsplit("<sync/>", 1)[1].strip()
+    assert EXAMPLE["judge"]["conclusion_key"] in bodies[-1]
     assert sot.points_of_annotated("Just one fact.") == [("Answer", "Just one fact.")]
     transcript = forced_for("sot", answer, lm)
     assert forced_for("sot", transcript, lm) == transcript  # already in SoT's form
@@ -196,9 +199,12 @@ def test_every_example_carries_what_the_judge_needs_to_score_it():
         ex = example_for_judge(e["judge"])
         assert ex.prompt == e["prompt"]
         assert judge_response(ex, e["answer"]).total == 1.0, e["label"]  # its own reference
-    wrong = example_for_judge(EXAMPLE["judge"])
-    assert judge_response(wrong, EXAMPLE["answer"].replace("Danube is longer",
-                                                           "Zambezi is longer")).total < 1.0
+    ex = example_for_judge(EXAMPLE["judge"])
+    head, tail = EXAMPLE["answer"].rsplit("<sync/>", 1)
+    right, other = EXAMPLE["judge"]["conclusion_key"], EXAMPLE["judge"]["conclusion_distractors"][0]
+    assert right in tail and other not in tail
+    wrong = head + "<sync/>" + tail.replace(right, other)  # the other one wins
+    assert judge_response(ex, wrong).total < 1.0
 
 
 @pytest.mark.slow  # a `python -m pasta_core` process with three bundled models

@@ -18,7 +18,7 @@ from ui.tabs import decode_views as views
 from .conftest import ROOT
 
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
-EXAMPLE = EXAMPLES[3]  # five capitals: PASTA ends well before sequential decoding
+EXAMPLE = EXAMPLES[3]  # six facts at once: PASTA ends well before sequential decoding
 JOBS = SimpleNamespace(status=lambda: {"running": 1, "waiting": 0},
                        registry=SimpleNamespace(is_loaded=lambda spec: True))
 
