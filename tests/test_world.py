@@ -386,18 +386,25 @@ def _core_index(ex: Example) -> int:
     return int(ex.template_id.rsplit("/", 1)[1])
 
 
+def _held_out(options: tuple[str, ...]) -> list[str]:
+    return [o for i, o in enumerate(options) if grammar.option_split(i) != "train"]
+
+
+def _held_out_dressing(prompt: str) -> bool:
+    """Whether a prompt opens with a held-out opener or ends with a held-out closer."""
+    return (any(prompt.startswith(o) for o in _held_out(grammar.OPENERS))
+            or any(prompt.endswith(c.strip()) for c in _held_out(grammar.CLOSERS)))
+
+
 def test_phrasing_families_are_held_out_whole() -> None:
     train = examples("train", 420)
     test = examples("test", 140)
     assert all(grammar.option_split(_core_index(e)) == "train" for e in train)
     assert all(grammar.option_split(_core_index(e)) == "test" for e in test)
-    held_openers = [o for i, o in enumerate(grammar.OPENERS) if grammar.option_split(i) != "train"]
-    held_closers = [c for i, c in enumerate(grammar.CLOSERS) if grammar.option_split(i) != "train"]
     for ex in train:  # a training prompt is never dressed in a held-out opener or closer
-        assert not any(ex.prompt.startswith(o) for o in held_openers), ex.prompt
-        assert not any(ex.prompt.endswith(c.strip()) for c in held_closers), ex.prompt
+        assert not _held_out_dressing(ex.prompt), ex.prompt
     # the test split does use held-out dressing somewhere (else nothing is held out)
-    assert any(ex.prompt.startswith(o) for ex in test for o in held_openers)
+    assert any(ex.prompt.startswith(o) for ex in test for o in _held_out(grammar.OPENERS))
 
 
 def test_reading_drills_are_long_training_lists_read_back_in_order() -> None:
@@ -408,13 +415,10 @@ def test_reading_drills_are_long_training_lists_read_back_in_order() -> None:
 
     drills = reading_drills(300, seed=3)
     assert drills == reading_drills(300, seed=3) and drills != reading_drills(300, seed=4)
-    held_openers = [o for i, o in enumerate(grammar.OPENERS) if grammar.option_split(i) != "train"]
-    held_closers = [c for i, c in enumerate(grammar.CLOSERS) if grammar.option_split(i) != "train"]
     for d in drills:  # nothing held out is ever read: phrasing family, dressing, combination
         assert grammar.option_split(int(d.template_id.rsplit("/", 1)[1])) == "train"
         assert split_of_combination(list(d.entities)) == "train"
-        assert not any(d.prompt.startswith(o) for o in held_openers), d.prompt
-        assert not any(d.prompt.endswith(c.strip()) for c in held_closers), d.prompt
+        assert not _held_out_dressing(d.prompt), d.prompt
         assert len(d.topics) in DRILL_SIZES
         assert list(d.topics) == [ENTITIES[e].topic for e in d.entities]
     assert {len(d.topics) for d in drills} == set(DRILL_SIZES)

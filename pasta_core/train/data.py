@@ -194,6 +194,19 @@ def read_jsonl(path: str | Path, skip_bad: bool = False) -> tuple[list[Record], 
     return records, problems
 
 
+def _skeleton_lines(tok, question: str, titles: Sequence[str]) -> tuple[list[int], list[int]]:
+    """SoT's skeleton prompt for `question` and its skeleton of `titles`, tokenised as the SoT
+    mode feeds them: (prompt ids, skeleton ids without the end token)."""
+    from .. import sot
+
+    return (encode_prompt(tok, sot.skeleton_prompt(question)),
+            tok.encode(sot.render_skeleton(list(titles)), add_special_tokens=False))
+
+
+def _main_only(prompt_ids: list[int], main: list[int]) -> TrainSeq:
+    return from_layout(build_layout(prompt_ids, ThreadTokens(main=main)))
+
+
 def sot_sequences(examples: Sequence, tok, eos_id: int, rate: float,
                   seed: int = 0) -> list[TrainSeq]:
     """Skeleton-of-Thought's two prompts (`pasta_core.sot`) over a share `rate` of the world's
@@ -211,23 +224,21 @@ def sot_sequences(examples: Sequence, tok, eos_id: int, rate: float,
         if rng.random() >= rate:
             continue
         points = sot.reference_points(ex)
-        prompt_ids = encode_prompt(tok, sot.skeleton_prompt(ex.prompt))
-        skeleton = enc(sot.render_skeleton([t for t, _ in points]))
+        prompt_ids, skeleton = _skeleton_lines(tok, ex.prompt, [t for t, _ in points])
         i = rng.randrange(len(points))
         title, body = points[i]
         for main in (skeleton + [eos_id],
                      skeleton + enc(sot.point_cue(i + 1, title)) + enc(body) + [eos_id]):
-            out.append(from_layout(build_layout(prompt_ids, ThreadTokens(main=main))))
+            out.append(_main_only(prompt_ids, main))
     return out
 
 
 def drill_sequences(drills: Sequence, tok, eos_id: int) -> list[TrainSeq]:
     """Reading drills (`world.prompts.reading_drills`) as Skeleton-of-Thought skeletons: the
-    list request asked for its skeleton, answered with the topics in the order asked."""
-    from .. import sot
-
-    return [from_layout(build_layout(
-        encode_prompt(tok, sot.skeleton_prompt(d.prompt)),
-        ThreadTokens(main=tok.encode(sot.render_skeleton(list(d.topics)),
-                                     add_special_tokens=False) + [eos_id])))
-        for d in drills]
+    list request asked for its skeleton, answered with the topics in the order asked (the
+    first of `sot_sequences`' two prompts)."""
+    out: list[TrainSeq] = []
+    for d in drills:
+        prompt_ids, skeleton = _skeleton_lines(tok, d.prompt, d.topics)
+        out.append(_main_only(prompt_ids, skeleton + [eos_id]))
+    return out
