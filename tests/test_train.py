@@ -293,29 +293,3 @@ def test_stage2_counts_promises_against_the_parts_asked_for():
     assert parts_mismatch(single, answer("a", "b")) == 2
     # an example that does not say its parts (a custom prompt) is never penalised
     assert parts_mismatch(SimpleNamespace(prompt="hi"), answer("a")) == 0
-
-
-def test_stage2_counts_the_asked_entities_an_answer_never_names():
-    from types import SimpleNamespace
-
-    from pasta_core.train.prefs import unnamed_share
-    from pasta_core.world.facts import ENTITIES
-    from pasta_core.world.prompts import generate_split
-
-    examples = generate_split("train", 80, seed=4)
-    ex = next(e for e in examples if e.splittable and len(e.entities) >= 2 and not e.unknown)
-    names = [ENTITIES[e].name for e in ex.entities]
-
-    def said(*ns: str):
-        return SimpleNamespace(text=" ".join(f"{n[:1].upper()}{n[1:]} is here." for n in ns))
-
-    assert unnamed_share(ex, said(*names)) == 0
-    assert unnamed_share(ex, said(*names[1:])) == 1 / len(names)
-    assert unnamed_share(ex, said()) == 1
-    # a neighbour written in place of an asked entity is no help
-    other = next(e.name for e in ENTITIES.values() if e.id not in ex.entities)
-    assert unnamed_share(ex, said(other, *names[1:])) == 1 / len(names)
-    # nothing to split, or an example that does not say its entities: never penalised
-    single = next(e for e in examples if not e.splittable and e.entities)
-    assert unnamed_share(single, said()) == 0
-    assert unnamed_share(SimpleNamespace(prompt="hi"), said()) == 0

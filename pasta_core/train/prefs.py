@@ -46,10 +46,6 @@ class PrefConfig:
     # left out makes a shorter answer and a part split twice a faster one, so neither the
     # speed-up term nor the judge's coverage share alone holds an answer to one promise a part
     parts_penalty: float = 1.0
-    # taken off a sample times the share of the entities a prompt with parts asks for that
-    # its answer never names (`unnamed_share`): a part written about a neighbour keeps the
-    # count of promises right, so `parts_penalty` does not see it
-    unnamed_penalty: float = 0.0
     grammar_weight: float = 1.0  # stage 1's penalty on forbidden tags, in the SFT term
     beta: float = 0.1  # IPO's β
     alpha: float = 0.5  # weight of the SFT term
@@ -92,18 +88,6 @@ def parts_mismatch(example: object, trace: Trace) -> float:
     if parts is None:
         return 0.0
     return abs(len(trace.document.chunks) - len(parts)) / max(1, len(parts))
-
-
-def unnamed_share(example: object, trace: Trace) -> float:
-    """The share of the entities a prompt with parts asks for (`example.entities`, world ids)
-    that the sample's text never names; 0 for an example with nothing to split or that does
-    not say its entities."""
-    asked = set(getattr(example, "entities", None) or ())
-    if not asked or not getattr(example, "splittable", False):
-        return 0.0
-    from ..world.judge import mentioned_entities
-
-    return len(asked - mentioned_entities(trace.text)) / len(asked)
 
 
 def tag_errors(trace: Trace) -> list:
@@ -170,8 +154,7 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
                 q, sp = judge(ex, trace.text), sample_speedup(lm, trace)
                 bad = (cfg.error_penalty if tag_errors(trace) else 0.0) + (
                     cfg.duplicate_penalty if duplicate_topics(trace) else 0.0) + (
-                    cfg.parts_penalty * parts_mismatch(ex, trace)) + (
-                    cfg.unnamed_penalty * unnamed_share(ex, trace) if cfg.unnamed_penalty else 0.0)
+                    cfg.parts_penalty * parts_mismatch(ex, trace))
                 pt = Point(rnd, i, sp, q, sp + cfg.lam * q - bad)
                 scored.append((pt.score, k, trace, pt))
                 round_points.append(pt)
