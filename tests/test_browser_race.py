@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from .conftest import ARTIFACTS, ROOT, open_app
+from .conftest import ARTIFACTS, ROOT, SLOW_PROMPT, SLOW_RANDOM, open_app
 
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text())["examples"]
 
@@ -133,22 +133,26 @@ def test_stop_in_the_browser_never_leaves_an_inconsistent_page(browser, server):
     if settled(pg, before) == "done":  # it finished first: shown whole
         pg.wait_for_selector("#summary [data-metric]", timeout=10_000)
     assert "Error" not in pg.locator("#status").inner_text()
-    # mid-run: a random model writing freely (forcing off) runs long enough to be cut
-    pg.locator("#prompt textarea").fill("Tell me a long story about rivers.")
-    pg.locator("#prompt textarea").press_sequentially(" Now.")
+    # mid-run: a random model big enough to write for seconds (forcing off), so the cut
+    # lands mid-run on any machine
+    pick_model(pg, SLOW_RANDOM)
+    head, tail = SLOW_PROMPT.rsplit(" ", 1)
+    pg.locator("#prompt textarea").fill(head)
+    pg.locator("#prompt textarea").press_sequentially(" " + tail)  # typed: forcing goes off
     pg.wait_for_function("document.querySelector('#force-badge [data-forced]') === null")
     before = pg.locator("#status [data-status]").inner_text()
     pg.click("#run")
     pg.wait_for_selector("#lanes .rs-running", timeout=60_000)
     pg.click("#stop")
-    if settled(pg, before) == "stopped":
-        assert pg.locator("#lanes .rs-stopped").count() >= 1  # what was cut is marked
-        assert pg.locator("#lanes .rs-running").count() == 0
-        assert "Done" not in pg.locator("#status").inner_text()
-        assert pg.locator("#answer .answer-text").count() == 1  # what was written stays
+    assert settled(pg, before) == "stopped"  # seconds of writing were left: it was cut
+    assert pg.locator("#lanes .rs-stopped").count() >= 1  # what was cut is marked
+    assert pg.locator("#lanes .rs-running").count() == 0
+    assert "Done" not in pg.locator("#status").inner_text()
+    assert pg.locator("#answer .answer-text").count() == 1  # what was written stays
     assert "Error" not in pg.locator("#status").inner_text()
     pg.locator("#status").scroll_into_view_if_needed()
     pg.screenshot(path=str(ARTIFACTS / "stop-mid-run.png"))
+    pick_model(pg, "random:llama")
     pg.locator("#examples button", has_text=EXAMPLES[3]["label"]).click()  # forced again
     pg.wait_for_function("document.querySelector('#force-badge [data-forced]') !== null")
     before = pg.locator("#status [data-status]").inner_text()

@@ -3,6 +3,7 @@ examples and the per-session state (`ui.sessions`)."""
 
 from __future__ import annotations
 
+import html
 import json
 import tempfile
 import uuid
@@ -81,7 +82,7 @@ class App:
                 size = f" ({n / 1e6:.1f} M parameters)" if n >= 1e6 else f" ({n:,} parameters)"
             except Exception:  # a broken model says so when it runs
                 size = ""
-        name = spec.split(":", 1)[-1]
+        name = html.escape(spec.split(":", 1)[-1])
         if self.needs_forcing(spec):
             return (f"<div class='model-about model-random' data-random='1'><b>{name}</b>{size} "
                     "has <b>random weights</b>: it knows nothing and writes no PASTA tags, so "
