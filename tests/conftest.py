@@ -19,14 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # random:llama writes 65 tokens of it in 0.1 s, over before a page can see it running.
 SLOW_RANDOM = "random:llama?hidden=768&layers=6&heads=12&kv_heads=4&intermediate=3072"
 SLOW_PROMPT = "Tell me a long story about rivers. Now."
-TEST_CONFIG = """\
+TEST_CONFIG = f"""\
 title: PASTA (tests)
 hardware: cpu-basic
 default_model: random:llama
 baseline_model: bundled:pasta-tiny-base
 apar_model: bundled:pasta-tiny-apar
 models: [random:llama, random:qwen2, bundled:pasta-tiny, bundled:pasta-tiny-base,
-         bundled:pasta-tiny-apar, "SLOW_RANDOM"]
+         bundled:pasta-tiny-apar, "{SLOW_RANDOM}"]
 allow_hub_models: false
 allow_runs: true
 limits:
@@ -37,7 +37,7 @@ limits:
   max_body_bytes: 20000
   queue_size: 4
   loaded_models: 3
-""".replace("SLOW_RANDOM", SLOW_RANDOM)
+"""
 
 
 def free_port() -> int:

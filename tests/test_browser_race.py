@@ -31,8 +31,10 @@ LEGEND_OVER_TITLE = """[...document.querySelectorAll('#result-tabs .js-plotly-pl
 def pick_model(pg, spec: str) -> None:
     pg.locator("#model input").click()
     pg.get_by_role("option", name=spec, exact=True).click()
-    pg.wait_for_function("(s) => document.querySelector('#model-about').innerText"
-                         ".includes(s.split(':')[1])", arg=spec, timeout=60_000)
+    # the blurb's bold name is exactly the spec's (a prefix would pass for random:llama?…)
+    pg.wait_for_function("(s) => { const b = document.querySelector('#model-about b');"
+                         " return b && b.innerText === s.split(':').slice(1).join(':'); }",
+                         arg=spec, timeout=60_000)
 
 
 def forced(pg) -> bool:
