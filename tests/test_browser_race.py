@@ -142,7 +142,6 @@ def test_stop_in_the_browser_never_leaves_an_inconsistent_page(browser, server):
     pg.locator("#prompt textarea").fill(head)
     pg.locator("#prompt textarea").press_sequentially(" " + tail)  # typed: forcing goes off
     pg.wait_for_function("document.querySelector('#force-badge [data-forced]') === null")
-    before = pg.locator("#status [data-status]").inner_text()
     pg.click("#run")
     pg.wait_for_selector("#lanes .rs-running", timeout=60_000)  # this run's board is up
     pg.click("#stop")
