@@ -15,12 +15,14 @@ from pasta_core.world.facts import CATEGORIES, ENTITIES, attribute_of, fill, pro
 from pasta_core.world.judge import extract_claims, judge, mentioned_entities
 from pasta_core.world.outside import is_honest
 from pasta_core.world.prompts import (
+    CORE_TEMPLATES,
     SHAPES,
     SPLITS,
     Example,
     Part,
     Piece,
     generate_split,
+    phrasings,
     reading_drills,
     render_annotated,
     render_plain,
@@ -435,11 +437,34 @@ def test_the_grammar_writes_lists_and_names_many_ways() -> None:
     assert any(" & " in p for p in prompts) and any("; " in p for p in prompts)
     assert any(":\n- " in p for p in prompts) and any(":\n1. " in p for p in prompts)
     assert any(re.search(r"\b(mars|venus|earth|jupiter|saturn)\b", p) for p in prompts)  # lower
-    assert grammar.phrasing_count({k: v.templates for k, v in SHAPES.items()}) > 10_000
+    with grammar.core_only():
+        core = phrasings()
+    assert phrasings() > core > 10_000
     rng = random.Random(0)
     said = {grammar.say_name("the violin", rng) for _ in range(200)}
     assert {"the violin", "violin"} <= said
     assert {grammar.say_name("the lion", rng, plural="lions") for _ in range(50)} >= {"lions"}
+
+
+def test_the_core_grammar_words_requests_with_each_branchs_first_options_only() -> None:
+    """Stage 0 reads the core grammar (its first options, the grammar before it was widened):
+    no template, opener or closer past the core; outside it, the later options are used."""
+    def used(exs):
+        cores = {e.template_id for e in exs}
+        openers = {o for e in exs for o in grammar.OPENERS if e.prompt.startswith(o.strip())}
+        return cores, openers
+    later_openers = set(grammar.OPENERS[grammar.CORE_OPENERS:])
+    with grammar.core_only():
+        cores, openers = used(generate_split("train", 1200))
+        drills = {d.template_id for d in reading_drills(300)}
+    for tid in cores | drills:
+        shape, index = tid.rsplit("/", 1)
+        assert int(index) < CORE_TEMPLATES.get(shape, len(SHAPES[shape].templates)), tid
+    assert openers and not openers & later_openers
+    cores, openers = used(generate_split("train", 1200))
+    assert any(int(t.rsplit("/", 1)[1]) >= CORE_TEMPLATES.get(t.rsplit("/", 1)[0], 99)
+               for t in cores)
+    assert openers & later_openers
 
 
 def test_many_parts_up_to_eight() -> None:

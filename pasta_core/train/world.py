@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from ..annotate import annotate
 from ..bench import cpu_machine
 from ..models import LoadedModel
 from ..world import SHAPES, grammar
-from ..world.prompts import reading_drills
+from ..world.prompts import phrasings, reading_drills
 from ..world.tokenizer import build_world_tokenizer
 from .config import TrainConfig, preset
 from .data import (
@@ -82,6 +83,11 @@ class WorldRecipe:
     drills: int = 1500
     # build the APAR-style model (rule-annotated answers) too
     apar: bool = True
+    # the tokenizer and stage 0 read requests worded by the core grammar only (its first
+    # options, 258,048 phrasings); the base, stage 1, APAR-style and stage 2 the whole grammar.
+    # Stage 0 on the whole grammar named every asked entity less often after stage 1 and 2
+    # (validation, two seeds: bench/results-cpu/wider-grammar.md)
+    stage0_core_grammar: bool = True
     # many small steps: a model this small needs updates more than tokens to learn to copy
     # the prompt's entities into its answer
     base: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=8, lr=2e-3,
@@ -111,7 +117,7 @@ class WorldRecipe:
 STAGE0_DIR, STAGE1_DIR = "stage0", "stage1"
 APAR_DIR = "pasta-tiny-apar"
 # bump when the world's generated data changes, so --resume never reuses a stale stage
-DATA_VERSION = 2
+DATA_VERSION = 3
 
 
 def new_model(tok, shape: ModelShape, seed: int) -> torch.nn.Module:
@@ -167,18 +173,24 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         timings[name] = time.perf_counter() - t0 - sum(timings.values())
         log.info("%s done in %.0f s", name, timings[name])
 
-    tok = build_world_tokenizer(recipe.vocab_size, seed=recipe.seed)
+    with grammar.core_only() if recipe.stage0_core_grammar else nullcontext():
+        tok = build_world_tokenizer(recipe.vocab_size, seed=recipe.seed)
     eos = tok.eos_token_id
     examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
     lap("tokenizer+data")
 
-    sot_seqs = (sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
-                + drill_sequences(reading_drills(recipe.drills, recipe.seed), tok, eos))
+    sot_seqs = _sot_sequences(examples, tok, recipe)
     plain, ann = world_sequences(examples, records, tok)
     plain_seqs, ann_seqs = plain + sot_seqs, ann + sot_seqs
+    stage0_seqs = plain_seqs
+    if recipe.stage0_core_grammar:  # stage 0's own answers and drills, in the core grammar
+        with grammar.core_only():
+            ex0, rec0 = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
+            stage0_seqs = world_sequences(ex0, rec0, tok)[0] + _sot_sequences(ex0, tok, recipe)
     key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
-            "sot_rate": recipe.sot_rate, "drills": recipe.drills, "data": DATA_VERSION}
+            "sot_rate": recipe.sot_rate, "drills": recipe.drills, "data": DATA_VERSION,
+            "stage0_core_grammar": recipe.stage0_core_grammar}
     key_sft = {**key0, "sft": asdict(recipe.sft)}
 
     def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,
@@ -201,7 +213,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
                  {"key": key, "history": hist, "seconds": time.perf_counter() - started})
         return hist
 
-    hist0 = sft_stage("stage0 pretrain", STAGE0_DIR, key0, plain_seqs, recipe.base, None)
+    hist0 = sft_stage("stage0 pretrain", STAGE0_DIR, key0, stage0_seqs, recipe.base, None)
     lap("stage0")
     # the baseline gets the same finetuning as stage 1, on the plain answers: base and PASTA
     # model differ only in the annotations (the paper's Baseline-SFT vs PASTA-SFT)
@@ -240,7 +252,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "from_nothing_s": time.perf_counter() - t0 + sum(v or 0.0 for v in reused.values()),
         "params": sum(p.numel() for p in model.parameters()),
         "vocab": len(tok), "train_examples": len(examples),
-        "phrasings": grammar.phrasing_count({k: v.templates for k, v in SHAPES.items()}),
+        "phrasings": phrasings(),
         "train_tokens": {"plain": sum(map(len, plain_seqs)), "annotated": sum(map(len, ann_seqs))},
         "history": {"stage0": hist0, "base": hist_base, "stage1": hist1_dicts,
                     "apar": hist_apar, "stage2": s2["history"]},
@@ -249,6 +261,13 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     }
     _write_outputs(out, report, result, recipe)
     return report
+
+
+def _sot_sequences(examples: list, tok, recipe: WorldRecipe) -> list[TrainSeq]:
+    """Skeleton-of-Thought's two prompts over a share of the examples, and the reading drills."""
+    eos = tok.eos_token_id
+    return (sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
+            + drill_sequences(reading_drills(recipe.drills, recipe.seed), tok, eos))
 
 
 def _evaluate_shipped(out: Path, recipe: WorldRecipe, progress: bool) -> dict:
@@ -307,6 +326,11 @@ def model_card(name: str, report: dict, result: dict) -> str:
             "finetuned with stage 1's settings on the same answers without annotations, so it "
             "has had exactly the PASTA model's stage-0 and stage-1 training but for the tags")
     s = r["shape"]
+    core = ""
+    if r.get("stage0_core_grammar"):
+        with grammar.core_only():
+            core = (f"; the tokenizer and stage 0 read only its core options, {phrasings():,} "
+                    "phrasings, every later stage all of it")
     header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))
     return f"""{header}
 # {name}
@@ -319,7 +343,7 @@ def model_card(name: str, report: dict, result: dict) -> str:
   bf16 safetensors.
 * Data: the bundled synthetic world (`pasta_core/world`), {report['train_examples']} training
   examples over {len(SHAPES)} prompt shapes, worded by a prompt grammar
-  (`pasta_core/world/grammar.py`, {report.get('phrasings', 0):,} distinct phrasings); a share
+  (`pasta_core/world/grammar.py`, {report.get('phrasings', 0):,} distinct phrasings{core}); a share
   {r.get('sot_rate', 0)} of them also as Skeleton-of-Thought's two prompts; and
   {r.get('drills', 0)} reading drills in every stage (a list request of 4 to 8 names in training
   phrasings, answered with its SoT skeleton: the topics in the order asked). Test prompts use

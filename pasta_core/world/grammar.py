@@ -16,19 +16,33 @@ split by its index: ``i % 5 == 4`` → ``test``, ``i % 5 == 3`` → ``validation
 template, and its opener and closer may be training or test ones. So a test prompt's request
 is worded in a way the model never saw, and may be dressed in words it never saw either.
 List styles and name variants are not held out: each is a way of writing every request.
+
+The core grammar
+----------------
+Each branch's first options are its *core* (``CORE_OPENERS``, ``CORE_CLOSERS``,
+``prompts.CORE_TEMPLATES``): the grammar as it was before it was widened, appended to so
+that every option kept its index and split. Inside ``with core_only():`` requests are worded
+with core options only; the world recipe builds the tokenizer and trains stage 0 that way,
+and every later stage on the whole grammar (README, "Prompt grammar").
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 __all__ = [
     "CLOSERS",
     "LIST_STYLES",
     "OPENERS",
     "ListStyle",
+    "core_only",
     "dress",
+    "in_use",
     "option_split",
     "options_for",
     "say_list",
@@ -41,12 +55,33 @@ TYPO_RATE = 0.03
 OPENER_RATE, CLOSER_RATE = 0.45, 0.35
 
 
+# the core grammar's openers and closers: the first this many of each
+CORE_OPENERS, CORE_CLOSERS = 20, 15
+_CORE_ONLY: ContextVar[bool] = ContextVar("core_only", default=False)
+T = TypeVar("T")
+
+
+@contextmanager
+def core_only() -> Iterator[None]:
+    """Within it, requests are worded with the core options of every branch only."""
+    token = _CORE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CORE_ONLY.reset(token)
+
+
+def in_use(options: Sequence[T], core: int) -> Sequence[T]:
+    """A branch's options in use: its first ``core`` ones inside ``core_only()``, else all."""
+    return options[:core] if _CORE_ONLY.get() else options
+
+
 def option_split(index: int) -> str:
     """The split one option of a grammar branch belongs to (see the module doc)."""
     return "test" if index % 5 == 4 else "validation" if index % 5 == 3 else "train"
 
 
-def options_for(options: tuple[str, ...], split: str) -> list[str]:
+def options_for(options: Sequence[str], split: str) -> list[str]:
     """The dressing (openers, closers) a prompt of ``split`` may use: its own options, and for
     a held-out split the training ones too (a core template is always of the split itself:
     ``prompts.generate_example``)."""
@@ -61,13 +96,18 @@ OPENERS: tuple[str, ...] = (
     "I have a question. ", "Quick one: ", "For my class: ", "I'm revising for a test. ",
     "Can you help? ", "Hello there! ", "I am curious. ", "Okay, ", "Question for you. ",
     "Hey there. ", "For a school report: ", "Help me out here. ", "So, ", "Homework help: ",
-    "Dear assistant, ",
+    "Dear assistant, ", "Hi there. ", "I need some help. ", "Quick question. ",
+    "Good evening! ", "Can I ask something? ", "Right, ", "I'm studying. ",
+    "Here's my question: ", "Excuse me, ", "Hello again! ",
 )
 
 CLOSERS: tuple[str, ...] = (
     " Thanks!", " Thank you.", " Please.", " Keep it short.", " Thanks a lot.",
     " Be brief.", " Cheers.", " Much appreciated.", " Thank you so much!", " Short answers please.",
     " Thanks in advance.", " Keep it simple.", " That would help a lot.", " Ta.", " Many thanks.",
+    " Thanks so much.", " Please keep it brief.", " That's all.", " Thank you kindly.",
+    " I appreciate it.", " Short and simple, please.", " Thanks, friend!", " Much obliged.",
+    " No long answers please.", " Thank you!",
 )
 
 
@@ -75,11 +115,11 @@ def dress(core: str, rng: random.Random, split: str) -> str:
     """The core request with, sometimes, an opener and a closer of ``split``'s options."""
     text = core
     if rng.random() < OPENER_RATE:
-        opener = rng.choice(options_for(OPENERS, split))
+        opener = rng.choice(options_for(in_use(OPENERS, CORE_OPENERS), split))
         text = opener + (text[:1].lower() + text[1:] if opener.endswith((", ", ": "))
                          and not _keeps_capital(text) else text)
     if rng.random() < CLOSER_RATE:
-        closer = rng.choice(options_for(CLOSERS, split))
+        closer = rng.choice(options_for(in_use(CLOSERS, CORE_CLOSERS), split))
         # after a list written one item per line, the closer gets a line of its own
         text += closer if text.rstrip().endswith((".", "?", "!")) else "\n" + closer.strip()
     return text
@@ -183,14 +223,15 @@ def say_list(template: str, names: list[str], rng: random.Random, **fields: str)
                            **fields)
 
 
-def phrasing_count(templates: dict[str, tuple[str, ...]]) -> int:
+def phrasing_count(templates: dict[str, Sequence[str]]) -> int:
     """Distinct ways the grammar can word a request of given (shape → core templates), not
     counting the names themselves: cores × (1 + openers) × (1 + closers) × list styles for
-    list requests."""
+    list requests (inside ``core_only()``, with the core openers and closers)."""
     styles = len({s.name for s in LIST_STYLES})
+    openers, closers = in_use(OPENERS, CORE_OPENERS), in_use(CLOSERS, CORE_CLOSERS)
     total = 0
     for cores in templates.values():
         for core in cores:
-            n = (1 + len(OPENERS)) * (1 + len(CLOSERS))
+            n = (1 + len(openers)) * (1 + len(closers))
             total += n * (styles if "{items}" in core else 1)
     return total

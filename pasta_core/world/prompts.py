@@ -40,7 +40,7 @@ import itertools
 import logging
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from pasta_core import lang
@@ -821,6 +821,15 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Look at {a} and {b} and tell me which {cmp}.",
         "Give a short note on {a} and on {b}, then decide which {cmp}.",
         "Between {a} and {b}, which {cmp}? Explain using facts about both.",
+        "{a} or {b}: which one {cmp}? Give a fact or two on each.",
+        "Tell me about {a} and {b}, and then which of them {cmp}.",
+        "I can't remember which {cmp}, {a} or {b}. Can you check?",
+        "Help me decide which {cmp}: {a} or {b}.",
+        "Write a little about {a}, then about {b}, and finish by saying which {cmp}.",
+        "Here are two things: {a} and {b}. Which {cmp}?",
+        "Put {a} next to {b}. Which one {cmp}?",
+        "Who wins, {a} or {b}? I want to know which {cmp}.",
+        "Settle an argument: which {cmp}, {a} or {b}?",
     ), _build_compare),
     Shape("same_or_different", True, "check two things, then say if they match", (
         "Do {a} and {b} have the same {label}?",
@@ -829,6 +838,15 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Compare the {label} of {a} and {b}. Are they the same?",
         "Find the {label} of {a} and of {b}, then tell me if they match.",
         "Do {a} and {b} share a {label}? Look up each one first.",
+        "Same {label} or not: {a} and {b}?",
+        "Tell me the {label} of {a} and of {b}. Do they match?",
+        "I think {a} and {b} have the same {label}. Am I right?",
+        "Does {a} have the same {label} as {b}?",
+        "Look up the {label} of {a} and {b}, then say whether they are the same.",
+        "Do {a} and {b} match in {label}?",
+        "Compare {a} with {b}: same {label}?",
+        "Quick check: is the {label} of {a} equal to the {label} of {b}?",
+        "What is the {label} of {a}, and is it the same for {b}?",
     ), _build_same_or_different),
     Shape("quiz", True, "several independent questions", (
         'Answer these questions:\n{qs}',
@@ -875,6 +893,11 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         'I want notes on all of {group}.',
         'Give me an overview of {group}.',
         'Go through {group} one by one.',
+        'Write a short note on every one of {group}.',
+        'Go through all of {group}.',
+        'Notes on {group}, please.',
+        'Tell me something about each of {group}.',
+        'Give me a sentence or two on each of {group}.',
     ), _build_describe_group),
     # ten of describe_many's requests, one part unknown (the order the models were trained on)
     Shape("partly_known", True, "several things, some of which the world does not hold",
@@ -891,6 +914,11 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         'What is special about {a}?',
         'Who made {a}?',
         'Tell me something about {a}.',
+        'Can you explain {a}?',
+        "I'd like some facts about {a}.",
+        'How does {a} work?',
+        'Tell me the history of {a}.',
+        'What should I know about {a}?',
     ), _build_outside),
     Shape("single_fact", False, "one short fact", (
         "{q}",
@@ -899,6 +927,15 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Tell me this: {q}",
         "I was wondering about something. {q}",
         "Please answer briefly. {q}",
+        "Do you know this? {q}",
+        "{q} Just the fact, please.",
+        "Here is my question: {q}",
+        "Help me with one thing. {q}",
+        "Short answer please. {q}",
+        "I need to know this for class. {q}",
+        "One question: {q}",
+        "Can you answer this? {q}",
+        "{q} I can't remember.",
     ), _build_single_fact),
     Shape("yes_no", False, "check one claim, then answer yes or no", (
         "Is it true that {stmt}?",
@@ -907,6 +944,15 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Someone told me that {stmt}. Is that right?",
         "Is this correct? {Stmt}.",
         "Can you confirm that {stmt}?",
+        "I read that {stmt}. True?",
+        "Is it correct that {stmt}?",
+        "Yes or no: {stmt}?",
+        "My friend says {stmt}. Is that so?",
+        "Please check: {stmt}.",
+        "Am I right that {stmt}?",
+        "Fact check: {stmt}.",
+        "Would you say it is true that {stmt}?",
+        "I believe {stmt}. Correct?",
     ), _build_yes_no),
     Shape("chain_lookup", False, "identify an entity, then use it", (
         "What is the {label2} of the {noun} whose {label1} is {v1}?",
@@ -915,6 +961,15 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Which {label2} does the {noun} with {label1} {v1} have?",
         "First work out which {noun} has {v1} as its {label1}. Then give its {label2}.",
         "A {noun} has {v1} as its {label1}. Name it and give its {label2}.",
+        "Which {noun} has {v1} as its {label1}, and what is its {label2}?",
+        "I know a {noun} with the {label1} {v1}. Tell me its {label2}.",
+        "Tell me the {label2} of the {noun} with {label1} {v1}.",
+        "There is a {noun} whose {label1} is {v1}. What {label2} does it have?",
+        "Give the {label2} of whichever {noun} has {v1} as its {label1}.",
+        "Its {label1} is {v1} and it is a {noun}. What is its {label2}?",
+        "Figure out the {noun} with the {label1} {v1}, then state its {label2}.",
+        "Name the {noun} whose {label1} is {v1} and tell me its {label2}.",
+        "Which {noun} is it if its {label1} is {v1}? I also need its {label2}.",
     ), _build_chain_lookup),
     Shape("arith_chain", False, "steps that build on each other (sum of atomic numbers)", (
         "Add the atomic numbers of {a} and {b}. Which element has that atomic number?",
@@ -924,6 +979,16 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Sum the atomic numbers of {a} and {b} and name the element with that number.",
         "Work it out step by step: which element's atomic number is that of {a} plus "
         "that of {b}?",
+        "What do you get if you add the atomic numbers of {a} and {b}? Name that element.",
+        "Atomic number of {a} plus atomic number of {b}: which element is it?",
+        "Find the element whose atomic number is the atomic number of {a} plus that of {b}.",
+        "Here is a puzzle: add the atomic numbers of {a} and {b}. Which element has the result?",
+        "Combine the atomic numbers of {a} and {b} by adding them. Which element matches?",
+        "Add up the atomic number of {a} and the atomic number of {b}. What element has that "
+        "number?",
+        "The atomic numbers of {a} and {b} added together give which element?",
+        "Tell me which element you get by summing the atomic numbers of {a} and {b}.",
+        "Which element's atomic number is the sum of the atomic numbers of {a} and {b}?",
     ), _build_arith_chain),
     Shape("next_in_order", False, "find the next item in an order, then describe it", (
         "Which {noun} comes right after {a} {where}? Also give its {label}.",
@@ -932,6 +997,15 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Starting from {a}, which {noun} is next {where}, and what is its {label}?",
         "Find the {noun} just after {a} {where} and give its {label}.",
         "Which {noun} follows {a} {where}? Include its {label}.",
+        "After {a} {where}, which {noun} comes next? And what is its {label}?",
+        "Tell me the {noun} after {a} {where}, plus its {label}.",
+        "Which {noun} is after {a} {where}? Give its {label} as well.",
+        "Go one step past {a} {where}. Which {noun} is it, and what is its {label}?",
+        "What is the next {noun} after {a} {where}, and its {label}?",
+        "Name the {noun} right after {a} {where}. What is its {label}?",
+        "Counting {where}, which {noun} follows {a}? Also tell me its {label}.",
+        "I need the {noun} that comes after {a} {where}, and its {label}.",
+        "What {noun} comes after {a} {where}? What is its {label}?",
     ), _build_next_in_order),
     Shape("describe_one", False, "a short paragraph about one entity", (
         'Tell me about {a}.',
@@ -944,6 +1018,11 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         'Notes on {a}, please.',
         'What can you tell me about {a}?',
         'Quick notes please: {a}.',
+        'Tell me a little about {a}.',
+        'Give me some facts about {a}.',
+        'What is {a} like?',
+        "I'd like to know about {a}.",
+        'Can you describe {a}?',
     ), _build_describe_one),
     Shape("reverse_lookup", False, "find the entity that has a given value", (
         "Which {noun} has {v} as its {label}?",
@@ -952,8 +1031,25 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         "Can you tell me which {noun} has {v} as its {label}?",
         "I am thinking of a {noun} whose {label} is {v}. Which one is it?",
         "Identify the {noun} with the {label} {v}.",
+        "Which {noun} is it whose {label} is {v}?",
+        "Tell me the {noun} that has {v} as its {label}.",
+        "Its {label} is {v}. Which {noun} is that?",
+        "Find the {noun} with {v} as its {label}.",
+        "Do you know which {noun} has the {label} {v}?",
+        "A {noun} with the {label} {v}: which one?",
+        "Guess the {noun}: its {label} is {v}.",
+        "What is the name of the {noun} whose {label} is {v}?",
+        "Which {noun} matches the {label} {v}?",
     ), _build_reverse_lookup),
 ]}
+
+# the core grammar (grammar.core_only): each shape's first templates, as many as it had before
+# the grammar was widened; a shape not named here is all core
+CORE_TEMPLATES: dict[str, int] = {
+    "compare_conclude": 6, "same_or_different": 6, "describe_group": 10, "outside": 10,
+    "single_fact": 6, "yes_no": 6, "chain_lookup": 6, "arith_chain": 6, "next_in_order": 6,
+    "describe_one": 10, "reverse_lookup": 6,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -961,8 +1057,18 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
 # --------------------------------------------------------------------------------------------
 
 
+def templates_in_use(shape: Shape) -> Sequence[str]:
+    """The shape's core templates inside ``grammar.core_only()``, else all of them."""
+    return grammar.in_use(shape.templates, CORE_TEMPLATES.get(shape.name, len(shape.templates)))
+
+
+def phrasings() -> int:
+    """How many ways the grammar in use words a request (``grammar.phrasing_count``)."""
+    return grammar.phrasing_count({k: templates_in_use(v) for k, v in SHAPES.items()})
+
+
 def _template_indices(shape: Shape, split: str) -> list[int]:
-    n = len(shape.templates)
+    n = len(templates_in_use(shape))
     return [i for i in range(n) if grammar.option_split(i) == split]
 
 
