@@ -7,8 +7,10 @@ chosen shape and size, with its reference answer in PASTA-LANG canonical form (p
 counted with the bundled tokenizer) for forcing on `random:` models, and what the world's
 judge reads of it (`judge.judge_record`: a methods race on it is scored). An example marked
 `parts` is kept only if the shipped PASTA model, greedy, splits it into as many chunks as it
-asks for (an example without parts only if it writes no chunk); the script says which it
-had to skip.
+asks for (an example without parts only if it writes no chunk), and only if that answer is
+judged at least `MIN_JUDGE` (a visitor's first look should not be a wrong conclusion or an
+invented fact; the eval reports how often those happen) — where no answer of a shape is, the
+first that splits as asked; the script says which it had to skip.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ sys.path.insert(0, str(ROOT))
 from pasta_core.api import decode  # noqa: E402
 from pasta_core.models import load_model  # noqa: E402
 from pasta_core.world import generate_split  # noqa: E402
-from pasta_core.world.judge import judge_record  # noqa: E402
+from pasta_core.world.judge import judge_record, judge_response  # noqa: E402
 
 log = logging.getLogger("pick_examples")
+
+MIN_JUDGE = 0.75  # the shipped model's own answer to a kept example scores at least this
 
 # (label, shape, parts wanted (0: any), opening)
 WANTED = [
@@ -58,6 +62,7 @@ def main() -> int:
                  if ex.shape == "describe_group"]
     out = []
     for label, shape, n, opening in WANTED:
+        fallback = None  # the first that splits as asked, if none is judged MIN_JUDGE
         for ex in (e for e in pool if e.shape == shape and (not n or len(e.parts) == n)):
             if "\n" in ex.prompt and shape != "quiz":
                 continue  # the first screen shows one line best
@@ -66,16 +71,25 @@ def main() -> int:
             if chunks != len(ex.parts) or trace.document.errors:  # dependent: no chunk at all
                 log.info("skip %r: %d chunks for %d parts", ex.prompt, chunks, len(ex.parts))
                 continue
-            item = {"label": label, "prompt": ex.prompt,
-                    "answer": ex.annotated(lm.count_tokens), "parts": ex.splittable,
-                    "judge": judge_record(ex)}
-            if opening:
-                item["opening"] = True
-            out.append(item)
-            log.info("%s: %r (%d chunks)", label, ex.prompt, chunks)
+            score = judge_response(ex, trace.text).total
+            if score < MIN_JUDGE:
+                log.info("skip %r: its answer is judged %.2f", ex.prompt, score)
+                fallback = fallback or ex
+                continue
             break
         else:
-            log.warning("no example found for %s", label)
+            ex = fallback
+            if ex is None:
+                log.warning("no example found for %s", label)
+                continue
+            log.warning("%s: no answer judged %.2f or more; keeping the first that splits as "
+                        "asked", label, MIN_JUDGE)
+        item = {"label": label, "prompt": ex.prompt, "answer": ex.annotated(lm.count_tokens),
+                "parts": ex.splittable, "judge": judge_record(ex)}
+        if opening:
+            item["opening"] = True
+        out.append(item)
+        log.info("%s: %r", label, ex.prompt)
     doc = {"_comment": "Example prompts of the Decode tab, each with an annotated example "
                        "answer (PASTA-LANG canonical form) that can be teacher-forced on models "
                        "that do not write tags themselves (random: models). Drawn from the "
@@ -83,7 +97,9 @@ def main() -> int:
                        "phrasing families, seed 7; the eight-part group example from the training "
                        "split: no group of eight fell in the held-out ones) by "
                        "bench/pick_examples.py, which keeps an "
-                       "example with parts only if the shipped model splits it as asked. "
+                       "example with parts only if the shipped model splits it as asked, and any "
+                       f"example only if that answer is judged at least {MIN_JUDGE} (or, "
+                       "where none is, the first that splits as asked). "
                        "`judge` holds what the world's judge reads of the example, so a race "
                        "on it can be scored.",
            "examples": out}
