@@ -76,6 +76,11 @@ def in_use(options: Sequence[T], core: int) -> Sequence[T]:
     return options[:core] if _CORE_ONLY.get() else options
 
 
+def dressing_in_use() -> tuple[Sequence[str], Sequence[str]]:
+    """The openers and closers in use (``in_use``): the core ones inside ``core_only()``."""
+    return in_use(OPENERS, CORE_OPENERS), in_use(CLOSERS, CORE_CLOSERS)
+
+
 def option_split(index: int) -> str:
     """The split one option of a grammar branch belongs to (see the module doc)."""
     return "test" if index % 5 == 4 else "validation" if index % 5 == 3 else "train"
@@ -114,12 +119,13 @@ CLOSERS: tuple[str, ...] = (
 def dress(core: str, rng: random.Random, split: str) -> str:
     """The core request with, sometimes, an opener and a closer of ``split``'s options."""
     text = core
+    openers, closers = dressing_in_use()
     if rng.random() < OPENER_RATE:
-        opener = rng.choice(options_for(in_use(OPENERS, CORE_OPENERS), split))
+        opener = rng.choice(options_for(openers, split))
         text = opener + (text[:1].lower() + text[1:] if opener.endswith((", ", ": "))
                          and not _keeps_capital(text) else text)
     if rng.random() < CLOSER_RATE:
-        closer = rng.choice(options_for(in_use(CLOSERS, CORE_CLOSERS), split))
+        closer = rng.choice(options_for(closers, split))
         # after a list written one item per line, the closer gets a line of its own
         text += closer if text.rstrip().endswith((".", "?", "!")) else "\n" + closer.strip()
     return text
@@ -228,7 +234,7 @@ def phrasing_count(templates: dict[str, Sequence[str]]) -> int:
     counting the names themselves: cores × (1 + openers) × (1 + closers) × list styles for
     list requests (inside ``core_only()``, with the core openers and closers)."""
     styles = len({s.name for s in LIST_STYLES})
-    openers, closers = in_use(OPENERS, CORE_OPENERS), in_use(CLOSERS, CORE_CLOSERS)
+    openers, closers = dressing_in_use()
     total = 0
     for cores in templates.values():
         for core in cores:
