@@ -88,11 +88,6 @@ class WorldRecipe:
     # Stage 0 on the whole grammar named every asked entity less often after stage 1 and 2
     # (validation, two seeds: bench/results-cpu/wider-grammar.md)
     stage0_core_grammar: bool = True
-    # share of the later stages' training requests (base, stage 1, APAR-style, stage 2; never
-    # stage 0's or the tokenizer's) that get one made-up word among the template's own words
-    # (`grammar.unknown_words`): one unseen verb or adverb made the model promise a wrong or an
-    # extra topic ("Draft a fact sheet on bromine, ..." → a guitar)
-    unknown_words: float = 0.3
     # many small steps: a model this small needs updates more than tokens to learn to copy
     # the prompt's entities into its answer
     base: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=8, lr=2e-3,
@@ -181,8 +176,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     with grammar.core_only() if recipe.stage0_core_grammar else nullcontext():
         tok = build_world_tokenizer(recipe.vocab_size, seed=recipe.seed)
     eos = tok.eos_token_id
-    with grammar.unknown_words(recipe.unknown_words):
-        examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
+    examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
     lap("tokenizer+data")
 
     sot_seqs = _sot_sequences(examples, tok, recipe)
@@ -197,7 +191,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
             "sot_rate": recipe.sot_rate, "drills": recipe.drills, "data": DATA_VERSION,
             "stage0_core_grammar": recipe.stage0_core_grammar}
-    key_sft = {**key0, "sft": asdict(recipe.sft), "unknown_words": recipe.unknown_words}
+    key_sft = {**key0, "sft": asdict(recipe.sft)}
 
     def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,
                   start: str | None, grammar_weight: float = 0.0) -> list[dict]:
@@ -243,8 +237,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         lap("apar")
 
     model = AutoModelForCausalLM.from_pretrained(out / STAGE1_DIR, dtype=torch.float32).eval()
-    with grammar.unknown_words(recipe.unknown_words):  # stage 2's prompts are the same kind
-        s2 = _stage2(as_loaded("stage1", model, tok), out / "pasta-tiny", recipe, progress)
+    s2 = _stage2(as_loaded("stage1", model, tok), out / "pasta-tiny", recipe, progress)
     lap("stage2")
 
     result = _evaluate_shipped(out, recipe, progress)
@@ -338,10 +331,6 @@ def model_card(name: str, report: dict, result: dict) -> str:
         with grammar.core_only():
             core = (f"; the tokenizer and stage 0 read only its core options, {phrasings():,} "
                     "phrasings, every later stage all of it")
-    unknown = (f" After stage 0, a share {r['unknown_words']} of the training requests carry one "
-               "made-up word among the request's own words (never beside a name), so that "
-               "words the model never saw do not move what it reads."
-               if r.get("unknown_words") else "")
     header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))
     return f"""{header}
 # {name}
@@ -357,8 +346,8 @@ def model_card(name: str, report: dict, result: dict) -> str:
   (`pasta_core/world/grammar.py`, {report.get('phrasings', 0):,} distinct phrasings{core}); a share
   {r.get('sot_rate', 0)} of them also as Skeleton-of-Thought's two prompts; and
   {r.get('drills', 0)} reading drills in every stage (a list request of 4 to 8 names in training
-  phrasings, answered with its SoT skeleton: the topics in the order asked).{unknown} Test prompts
-  use entity combinations and phrasing families never seen in training.
+  phrasings, answered with its SoT skeleton: the topics in the order asked). Test prompts use
+  entity combinations and phrasing families never seen in training.
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
   stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
   write, also over each answer's main-thread-only form); stage 2 {r['stage2']}.

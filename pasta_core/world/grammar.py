@@ -24,16 +24,6 @@ Each branch's first options are its *core* (``CORE_OPENERS``, ``CORE_CLOSERS``,
 that every option kept its index and split. Inside ``with core_only():`` requests are worded
 with core options only; the world recipe builds the tokenizer and trains stage 0 that way,
 and every later stage on the whole grammar (README, "Prompt grammar").
-
-Unknown words
--------------
-A visitor's words are not all the grammar's: one unseen verb ("Draft a fact sheet on ...")
-or adverb ("..., kindly.") made the trained model promise a wrong first topic or an extra
-one. Inside ``with unknown_words(rate):`` that share of training-phrasing templates gets one
-made-up word (``made_up_word``) at a word boundary of the template's own words, never next
-to a name or a list, so the model learns to read the names whatever words surround them.
-Held-out phrasings never get one, and no made-up word is a word of a template, an
-opener, a closer or a world name.
 """
 
 from __future__ import annotations
@@ -53,12 +43,10 @@ __all__ = [
     "core_only",
     "dress",
     "in_use",
-    "made_up_word",
     "option_split",
     "options_for",
     "say_list",
     "say_name",
-    "unknown_words",
 ]
 
 # a typo is a swap of two neighbouring letters inside a name of 6+ letters
@@ -70,7 +58,6 @@ OPENER_RATE, CLOSER_RATE = 0.45, 0.35
 # the core grammar's openers and closers: the first this many of each
 CORE_OPENERS, CORE_CLOSERS = 20, 15
 _CORE_ONLY: ContextVar[bool] = ContextVar("core_only", default=False)
-_UNKNOWN_RATE: ContextVar[float] = ContextVar("unknown_words", default=0.0)
 T = TypeVar("T")
 
 
@@ -82,51 +69,6 @@ def core_only() -> Iterator[None]:
         yield
     finally:
         _CORE_ONLY.reset(token)
-
-
-@contextmanager
-def unknown_words(rate: float) -> Iterator[None]:
-    """Within it, that share of training-phrasing templates gets a made-up word (module doc)."""
-    token = _UNKNOWN_RATE.set(rate)
-    try:
-        yield
-    finally:
-        _UNKNOWN_RATE.reset(token)
-
-
-# letters a made-up word is spelled from: a consonant-vowel pattern, so it reads like a word
-_ONSETS = ("b", "br", "d", "f", "fl", "g", "gr", "h", "j", "k", "l", "m", "n", "p", "pl", "r",
-           "s", "sk", "st", "t", "tr", "v", "w", "z")
-_VOWELS = ("a", "e", "i", "o", "u", "ai", "ee", "oo")
-_CODAS = ("", "", "", "n", "m", "p", "t", "k", "sh", "ck", "ft", "ll", "rt", "sp")
-
-
-def made_up_word(rng: random.Random) -> str:
-    """A lower-case word that is no word of the grammar or the world (a few syllables)."""
-    return "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS)
-                   for _ in range(rng.choice((1, 2, 2, 3)))) + rng.choice(_CODAS)
-
-
-def with_unknown_word(template: str, rng: random.Random, split: str,
-                      taken: frozenset[str] = frozenset()) -> str:
-    """``template`` as is, or (inside ``unknown_words``, for a training phrasing, at its rate)
-    with one made-up word (none of ``taken``, lower case) inserted between two of its own
-    words, or before its first one, so that neither neighbour is a placeholder."""
-    rate = _UNKNOWN_RATE.get()
-    if not rate or split != "train" or rng.random() >= rate:
-        return template
-    words = template.split(" ")
-    # gap i is before words[i], inside a sentence (or before the first word)
-    gaps = [i for i in range(len(words)) if "{" not in words[i] and (
-        i == 0 or ("{" not in words[i - 1] and not words[i - 1].endswith((".", "?", "!", ":"))))]
-    if not gaps:
-        return template
-    i, word = rng.choice(gaps), made_up_word(rng)
-    while word in taken:
-        word = made_up_word(rng)
-    if i == 0 and words[0][:1].isupper() and words[0] != "I":
-        word, words[0] = word.capitalize(), words[0][:1].lower() + words[0][1:]
-    return " ".join([*words[:i], word, *words[i:]])
 
 
 def in_use(options: Sequence[T], core: int) -> Sequence[T]:

@@ -35,7 +35,6 @@ The seed only changes which examples are drawn, never which split they may belon
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import logging
@@ -1073,14 +1072,6 @@ def _template_indices(shape: Shape, split: str) -> list[int]:
     return [i for i in range(n) if grammar.option_split(i) == split]
 
 
-@functools.cache
-def _known_words() -> frozenset[str]:
-    """Every word of the world's names and of the grammar: what a made-up word must not be."""
-    texts = [*(t for s in SHAPES.values() for t in s.templates), *grammar.OPENERS,
-             *grammar.CLOSERS, *(n for e in ENTITIES.values() for n in (e.name, e.plural or ""))]
-    return frozenset(w.lower() for t in texts for w in re.findall(r"[A-Za-z]+", t))
-
-
 def generate_example(shape_name: str, split: str, rng: random.Random,
                      max_tries: int = 400, phrasing: str | None = None) -> Example | None:
     """One example of a shape whose entity combination belongs to ``split`` and whose phrasing
@@ -1091,9 +1082,7 @@ def generate_example(shape_name: str, split: str, rng: random.Random,
     indices = _template_indices(shape, phrasing)
     for _ in range(max_tries):
         index = rng.choice(indices)
-        template = grammar.with_unknown_word(shape.templates[index], rng, phrasing,
-                                             _known_words())
-        example = shape.build(rng, template, split)
+        example = shape.build(rng, shape.templates[index], split)
         if example is None or split_of_combination(
                 example.split_key or [*example.entities, *example.unknown]) != split:
             continue
