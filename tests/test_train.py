@@ -219,6 +219,10 @@ def test_quick_world_recipe_builds_loadable_models(tmp_path):
         assert next(lm.model.parameters()).dtype == torch.float32  # bf16 on disk, fp32 on CPU
         card = (tmp_path / name / "README.md").read_text()
         assert "judge_pasta" in card and "wall_speedup_geomean" in card
+        # the card's grammar sizes are the report's: the whole grammar and its core
+        assert f"{report['phrasings']:,} distinct" in card
+        assert f"core options, {report['core_phrasings']:,} phrasings" in card
+    assert 10_000 < report["core_phrasings"] < report["phrasings"]
     evald = json.loads((tmp_path / "eval.json").read_text())
     # 8 prompts in held-out phrasings (the overall figures), 4 more in training phrasings
     assert evald["n"] == 8 and len(evald["rows"]) == 12
