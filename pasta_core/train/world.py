@@ -35,7 +35,7 @@ from ..annotate import annotate
 from ..bench import cpu_machine
 from ..models import LoadedModel
 from ..world import SHAPES, grammar
-from ..world.prompts import phrasings, reading_drills
+from ..world.prompts import core_phrasings, phrasings, reading_drills
 from ..world.tokenizer import build_world_tokenizer
 from .config import TrainConfig, preset
 from .data import (
@@ -253,7 +253,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "params": sum(p.numel() for p in model.parameters()),
         "vocab": len(tok), "train_examples": len(examples),
         "phrasings": phrasings(),
-        "core_phrasings": _core_phrasings(),
+        "core_phrasings": core_phrasings(),
         "train_tokens": {"plain": sum(map(len, plain_seqs)), "annotated": sum(map(len, ann_seqs))},
         "history": {"stage0": hist0, "base": hist_base, "stage1": hist1_dicts,
                     "apar": hist_apar, "stage2": s2["history"]},
@@ -311,12 +311,6 @@ def _stage2(lm: LoadedModel, out: Path, recipe: WorldRecipe, progress: bool) -> 
     return run.rec.stage2_out
 
 
-def _core_phrasings() -> int:
-    """How many ways the core grammar (what the tokenizer and stage 0 read) words a request."""
-    with grammar.core_only():
-        return phrasings()
-
-
 def model_card(name: str, report: dict, result: dict) -> str:
     r = report["recipe"]
     role = ("the PASTA model: the stage-0 model (trained from scratch on the plain answers), "
@@ -335,7 +329,7 @@ def model_card(name: str, report: dict, result: dict) -> str:
     s = r["shape"]
     core = ""
     if r.get("stage0_core_grammar"):  # reports from before core_phrasings: the grammar's now
-        n_core = report.get("core_phrasings") or _core_phrasings()
+        n_core = report.get("core_phrasings") or core_phrasings()
         core = (f"; the tokenizer and stage 0 read only its core options, {n_core:,} "
                 "phrasings, every later stage all of it")
     header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))

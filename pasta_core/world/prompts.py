@@ -1067,6 +1067,12 @@ def phrasings() -> int:
     return grammar.phrasing_count({k: templates_in_use(v) for k, v in SHAPES.items()})
 
 
+def core_phrasings() -> int:
+    """How many ways the core grammar (``grammar.core_only``) words a request."""
+    with grammar.core_only():
+        return phrasings()
+
+
 def _template_indices(shape: Shape, split: str) -> list[int]:
     n = len(templates_in_use(shape))
     return [i for i in range(n) if grammar.option_split(i) == split]
