@@ -17,6 +17,8 @@ Rules (thread 0 is the main thread; the prompt belongs to it):
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,7 +42,6 @@ class ThreadLayout:
         self.next_pos: dict[int, int] = {MAIN: 0}
         self.last_pos: dict[int, int] = {}
         self.n_slots = 0
-        self._trils: dict[int, torch.Tensor] = {}
 
     def _grow(self, thread: int, slots: int) -> None:
         t, cap = self.views.shape
@@ -72,9 +73,7 @@ class ThreadLayout:
         return positions, rows
 
     def _tril(self, n: int) -> torch.Tensor:
-        if n not in self._trils:
-            self._trils[n] = torch.ones(n, n, dtype=torch.bool, device=self.device).tril()
-        return self._trils[n]
+        return _tril(n, self.device)
 
     def fork(self, parent: int, child: int, promised: int) -> None:
         """Start `child` after the parent's last placed token (a promise's last token)."""
@@ -90,6 +89,14 @@ class ThreadLayout:
             self.views[main] |= self.views[c]
             if c in self.last_pos:
                 self.next_pos[main] = max(self.next_pos[main], self.last_pos[c] + 1)
+
+
+@functools.lru_cache(maxsize=512)
+def _tril(n: int, device: torch.device) -> torch.Tensor:
+    """n × n lower-triangular visibility, shared by every layout (read, never written): a
+    training set builds tens of thousands of layouts, and `tril` is most of their cost."""
+    arange = torch.arange(n, device=device)
+    return arange[:, None] >= arange[None, :]
 
 
 def additive_mask(rows: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -204,10 +211,17 @@ class Layout:
 
     input_ids: torch.Tensor  # 1 × L
     position_ids: torch.Tensor  # 1 × L
-    attention_mask: torch.Tensor  # 1 × 1 × L × L, additive float
+    visible: torch.Tensor  # L × L bool: may token i see token j
     labels: torch.Tensor  # 1 × L
     thread_ids: torch.Tensor  # L, -1 for the prompt, 0 main, k+1 chunk k
     index: list[list[int]]  # per thread (0 main, k+1 chunk k): sequence index of each token
+    dtype: torch.dtype = torch.float32  # of the additive mask
+
+    @functools.cached_property
+    def attention_mask(self) -> torch.Tensor:
+        """1 × 1 × L × L additive mask in `dtype`, for a model's forward (made on first use:
+        training sets keep only `visible`)."""
+        return additive_mask(self.visible, self.dtype)
 
     def thread_logprobs(self, logits: torch.Tensor, tt: ThreadTokens,
                         n_prompt: int) -> list[list[float | None]]:
@@ -243,17 +257,21 @@ def build_layout(prompt_ids: Sequence[int], tt: ThreadTokens, dtype: torch.dtype
         forks.setdefault(f, []).append(k)
     syncs = set(tt.sync_indices)
     pending: list[int] = []  # chunks forked, not yet joined
-    for i, tok in enumerate(tt.main):
-        if i in syncs:
+    # the main thread in runs between events (a sync before a token, forks after one):
+    # placing a run at once is placing its tokens one by one
+    cuts = sorted({0, len(tt.main)} | {i for i in syncs if i < len(tt.main)}
+                  | {i + 1 for i in forks if i < len(tt.main)})
+    for a, b in itertools.pairwise(cuts):
+        if a in syncs:
             lay.join(MAIN, [k + 1 for k in pending])
             pending = []
-        p, r = lay.place(MAIN, 1)
-        index[MAIN].append(len(ids))
-        ids.append(tok)
-        tids.append(MAIN)
+        p, r = lay.place(MAIN, b - a)
+        index[MAIN].extend(range(len(ids), len(ids) + b - a))
+        ids.extend(tt.main[a:b])
+        tids.extend([MAIN] * (b - a))
         all_pos.append(p)
         all_rows.append(r)
-        for k in forks.get(i, []):
+        for k in forks.get(b - 1, []):
             lay.fork(MAIN, k + 1, tt.promised[k])
             pending.append(k)
             if tt.chunks[k]:
@@ -272,12 +290,13 @@ def build_layout(prompt_ids: Sequence[int], tt: ThreadTokens, dtype: torch.dtype
         toks = tt.main if t == MAIN else tt.chunks[t - 1]
         for j in range(max(first, 1), len(idx)):
             labels[idx[j - 1]] = toks[j]
-    rows = torch.cat(all_rows)[:, :L]
+    rows = torch.cat(all_rows)[:, :L].contiguous()
     return Layout(
         input_ids=torch.tensor([ids], device=device),
         position_ids=torch.tensor([[q for ps in all_pos for q in ps]], device=device),
-        attention_mask=additive_mask(rows, dtype),
+        visible=rows,
         labels=torch.tensor([labels], device=device),
         thread_ids=torch.tensor(tids, device=device),
         index=index,
+        dtype=dtype,
     )

@@ -163,7 +163,7 @@ def analyze(text: str) -> Analysis:
               "training order: each chunk right after its promise. Colour = thread, small number "
               "= position id, faded = not learned (forced opening tag, or a thread's first token)."
               f"</div><div class='toks'>{''.join(chips)}</div>{more}")
-    visible = (lay.attention_mask[0, 0, :n, :n] == 0)
+    visible = lay.visible[:n, :n]
     vis_rows = [row.nonzero()[:, 0].tolist() for row in visible]
     row_labels = [f"{j}·{pieces[j]!r}" for j in range(n)]
     fig = mask_heatmap(vis_rows, threads[:n], row_labels, row_labels,

@@ -56,7 +56,7 @@ def encode_record(rec: Record, tok, eos_id: int, annotated: bool,
 
 def from_layout(lay: Layout) -> TrainSeq:
     return TrainSeq(lay.input_ids[0].tolist(), lay.position_ids[0].tolist(),
-                     lay.attention_mask[0, 0] == 0, lay.labels[0].tolist(),
+                     lay.visible, lay.labels[0].tolist(),
                      (lay.thread_ids > 0).tolist())
 
 
