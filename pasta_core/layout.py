@@ -68,12 +68,9 @@ class ThreadLayout:
         self.last_pos[thread] = p + n - 1
         view = self.views[thread]
         rows = view.expand(n, -1).clone()
-        rows[:, start : start + n] = self._tril(n)
+        rows[:, start : start + n] = _tril(n, self.device)
         view[start : start + n] = True
         return positions, rows
-
-    def _tril(self, n: int) -> torch.Tensor:
-        return _tril(n, self.device)
 
     def fork(self, parent: int, child: int, promised: int) -> None:
         """Start `child` after the parent's last placed token (a promise's last token)."""
@@ -91,12 +88,23 @@ class ThreadLayout:
                 self.next_pos[main] = max(self.next_pos[main], self.last_pos[c] + 1)
 
 
-@functools.lru_cache(maxsize=512)
+# runs up to this long share one triangle (at most ~5.6 MB of them per device); a longer prompt
+# makes its own, so a server's memory does not grow with the prompt lengths it has seen
+_TRIL_SHARED = 256
+
+
 def _tril(n: int, device: torch.device) -> torch.Tensor:
-    """n × n lower-triangular visibility, shared by every layout (read, never written): a
-    training set builds tens of thousands of layouts, and `tril` is most of their cost."""
+    """n × n lower-triangular visibility (read, never written): a training set builds tens of
+    thousands of layouts, and making the triangle was most of their cost."""
+    return _shared_tril(n, device) if n <= _TRIL_SHARED else _make_tril(n, device)
+
+
+def _make_tril(n: int, device: torch.device) -> torch.Tensor:
     arange = torch.arange(n, device=device)
     return arange[:, None] >= arange[None, :]
+
+
+_shared_tril = functools.lru_cache(maxsize=None)(_make_tril)
 
 
 def additive_mask(rows: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

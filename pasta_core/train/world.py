@@ -35,7 +35,7 @@ from ..annotate import annotate
 from ..bench import cpu_machine
 from ..models import LoadedModel
 from ..world import SHAPES, grammar
-from ..world.prompts import core_phrasings, phrasings, reading_drills
+from ..world.prompts import core_phrasings, generate_split, phrasings, reading_drills
 from ..world.tokenizer import build_world_tokenizer
 from .config import TrainConfig, preset
 from .data import (
@@ -147,14 +147,25 @@ def new_llama(shape: ModelShape, vocab_size: int, seed: int, eos_id: int | None 
     return LlamaForCausalLM(config).eval()
 
 
+def plain_sequences(examples: list, tok) -> list[TrainSeq]:
+    """Each example's plain answer (stage 0 and the base learn them)."""
+    eos = tok.eos_token_id
+    return [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
+            for ex in examples]
+
+
 def world_sequences(examples: list, records: list[Record],
                     tok) -> tuple[list[TrainSeq], list[TrainSeq]]:
     """The recipe's own sequences, before Skeleton-of-Thought's: each example's plain answer
-    (stage 0 and the base learn them) and its annotated record (stage 1 learns them)."""
+    and its annotated record (stage 1 learns them)."""
     eos = tok.eos_token_id
-    plain = [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
-             for ex in examples]
-    return plain, [encode_record(r, tok, eos, annotated=True) for r in records]
+    return (plain_sequences(examples, tok),
+            [encode_record(r, tok, eos, annotated=True) for r in records])
+
+
+def stage0_drills(drills: int, n_stage0: int, n_train: int) -> int:
+    """Stage 0's reading drills: as many per example as the later stages read."""
+    return round(drills * n_stage0 / n_train)
 
 
 def as_loaded(spec: str, model, tok) -> LoadedModel:
@@ -189,11 +200,11 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     sot_seqs = _sot_sequences(examples, tok, recipe, recipe.drills)
     plain, ann = world_sequences(examples, records, tok)
     plain_seqs, ann_seqs = plain + sot_seqs, ann + sot_seqs
-    # stage 0's own answers and drills (in the core grammar where the recipe says so)
+    # stage 0's own plain answers and drills (in the core grammar where the recipe says so)
     with grammar.core_only() if recipe.stage0_core_grammar else nullcontext():
-        ex0, rec0 = world_data(as_loaded("world", None, tok), recipe.n_stage0, recipe.seed)
-        stage0_seqs = world_sequences(ex0, rec0, tok)[0] + _sot_sequences(
-            ex0, tok, recipe, round(recipe.drills * recipe.n_stage0 / recipe.n_train))
+        ex0 = generate_split("train", recipe.n_stage0, seed=recipe.seed)
+        stage0_seqs = plain_sequences(ex0, tok) + _sot_sequences(
+            ex0, tok, recipe, stage0_drills(recipe.drills, recipe.n_stage0, recipe.n_train))
     key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
             "n_stage0": recipe.n_stage0,
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
@@ -344,7 +355,7 @@ def model_card(name: str, report: dict, result: dict) -> str:
     # reports from before n_stage0: stage 0 read the same examples and drills as the rest
     n0 = r.get("n_stage0")
     stage0 = f" (stage 0 reads {n0:,} examples of its own)" if n0 else ""
-    drills0 = (f", {round(r['drills'] * n0 / r['n_train']):,} in stage 0" if n0 else
+    drills0 = (f", {stage0_drills(r['drills'], n0, r['n_train']):,} in stage 0" if n0 else
                " in every stage")
     header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))
     return f"""{header}
