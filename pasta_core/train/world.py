@@ -35,7 +35,13 @@ from ..annotate import annotate
 from ..bench import cpu_machine
 from ..models import LoadedModel
 from ..world import SHAPES, grammar
-from ..world.prompts import core_phrasings, generate_split, phrasings, reading_drills
+from ..world.prompts import (
+    core_phrasings,
+    generate_split,
+    group_lists,
+    phrasings,
+    reading_drills,
+)
 from ..world.tokenizer import build_world_tokenizer
 from .config import TrainConfig, preset
 from .data import (
@@ -87,6 +93,11 @@ class WorldRecipe:
     # skeletons, in every stage: the models lose their place in long lists
     # (this many beside n_train's examples; stage 0 gets as many per example)
     drills: int = 6000
+    # group lists ("List the reptiles." -> "There are 4: ...") beside n_train's examples,
+    # every group's: membership is a fact of the world; without it no model named one member
+    # of the held-out groups (test judge 0.000 on "describe the reptiles"). Stage 0 gets as
+    # many per example
+    group_lists: int = 1500
     # build the APAR-style model (rule-annotated answers) too
     apar: bool = True
     # the tokenizer and stage 0 read requests worded by the core grammar only (its first
@@ -112,7 +123,7 @@ class WorldRecipe:
     def quick(cls) -> WorldRecipe:
         """A few minutes end to end, for tests and the UI's CPU demo: tiny and undertrained."""
         return cls(vocab_size=512, shape=ModelShape(64, 2, 2, 2, 128), n_train=120, n_stage0=120,
-                   drills=8,
+                   drills=8, group_lists=8,
                    n_eval=8, n_eval_seen=4, eval_tokens=48,
                    base=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048),
                    sft=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048),
@@ -124,7 +135,7 @@ class WorldRecipe:
 STAGE0_DIR, STAGE1_DIR = "stage0", "stage1"
 APAR_DIR = "pasta-tiny-apar"
 # bump when the world's generated data changes, so --resume never reuses a stale stage
-DATA_VERSION = 4
+DATA_VERSION = 5
 
 
 def new_model(tok, shape: ModelShape, seed: int) -> torch.nn.Module:
@@ -163,9 +174,10 @@ def world_sequences(examples: list, records: list[Record],
             [encode_record(r, tok, eos, annotated=True) for r in records])
 
 
-def stage0_drills(drills: int, n_stage0: int, n_train: int) -> int:
-    """Stage 0's reading drills: as many per example as the later stages read."""
-    return round(drills * n_stage0 / n_train)
+def stage0_share(count: int, n_stage0: int, n_train: int) -> int:
+    """Stage 0's reading drills or group lists: as many per example as the later stages
+    read."""
+    return round(count * n_stage0 / n_train)
 
 
 def as_loaded(spec: str, model, tok) -> LoadedModel:
@@ -197,18 +209,20 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
     lap("tokenizer+data")
 
-    sot_seqs = _sot_sequences(examples, tok, recipe, recipe.drills)
+    shared_seqs = _shared_sequences(examples, tok, recipe, recipe.drills, recipe.group_lists)
     plain, ann = world_sequences(examples, records, tok)
-    plain_seqs, ann_seqs = plain + sot_seqs, ann + sot_seqs
+    plain_seqs, ann_seqs = plain + shared_seqs, ann + shared_seqs
     # stage 0's own plain answers and drills (in the core grammar where the recipe says so)
     with grammar.core_only() if recipe.stage0_core_grammar else nullcontext():
         ex0 = generate_split("train", recipe.n_stage0, seed=recipe.seed)
-        stage0_seqs = plain_sequences(ex0, tok) + _sot_sequences(
-            ex0, tok, recipe, stage0_drills(recipe.drills, recipe.n_stage0, recipe.n_train))
+        share = [stage0_share(c, recipe.n_stage0, recipe.n_train)
+                 for c in (recipe.drills, recipe.group_lists)]
+        stage0_seqs = plain_sequences(ex0, tok) + _shared_sequences(ex0, tok, recipe, *share)
     key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
             "n_stage0": recipe.n_stage0,
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
-            "sot_rate": recipe.sot_rate, "drills": recipe.drills, "data": DATA_VERSION,
+            "sot_rate": recipe.sot_rate, "drills": recipe.drills,
+            "group_lists": recipe.group_lists, "data": DATA_VERSION,
             "stage0_core_grammar": recipe.stage0_core_grammar}
     key_sft = {**key0, "sft": asdict(recipe.sft)}
 
@@ -251,7 +265,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         apar_seqs = [encode_record(r, tok, eos, annotated=True) for r in rule_records]
         actx = grammar_contexts(rule_records, tok, eos) if recipe.grammar_weight else []
         hist_apar = sft_stage("apar sft", APAR_DIR, {**key1, "apar": True},
-                              apar_seqs + sot_seqs + actx, recipe.sft, STAGE0_DIR,
+                              apar_seqs + shared_seqs + actx, recipe.sft, STAGE0_DIR,
                               recipe.grammar_weight)
         lap("apar")
 
@@ -283,12 +297,16 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     return report
 
 
-def _sot_sequences(examples: list, tok, recipe: WorldRecipe, drills: int) -> list[TrainSeq]:
-    """Skeleton-of-Thought's two prompts over a share of the examples, and `drills` reading
-    drills."""
+def _shared_sequences(examples: list, tok, recipe: WorldRecipe, drills: int,
+                      lists: int) -> list[TrainSeq]:
+    """What every stage reads beside its own answers: Skeleton-of-Thought's two prompts over a
+    share of the examples, `drills` reading drills and `lists` group lists (plain text, so the
+    same sequence for a plain and an annotated stage)."""
     eos = tok.eos_token_id
     return (sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
-            + drill_sequences(reading_drills(drills, recipe.seed), tok, eos))
+            + drill_sequences(reading_drills(drills, recipe.seed), tok, eos)
+            + [encode_record(Record(g.prompt, g.answer), tok, eos, annotated=False)
+               for g in group_lists(lists, recipe.seed)])
 
 
 def _evaluate_shipped(out: Path, recipe: WorldRecipe, progress: bool) -> dict:
@@ -355,8 +373,14 @@ def model_card(name: str, report: dict, result: dict) -> str:
     # reports from before n_stage0: stage 0 read the same examples and drills as the rest
     n0 = r.get("n_stage0")
     stage0 = f" (stage 0 reads {n0:,} examples of its own)" if n0 else ""
-    drills0 = (f", {stage0_drills(r['drills'], n0, r['n_train']):,} in stage 0" if n0 else
+    drills0 = (f", {stage0_share(r['drills'], n0, r['n_train']):,} in stage 0" if n0 else
                " in every stage")
+    lists = r.get("group_lists", 0)  # reports from before group lists have none
+    lists0 = stage0_share(lists, n0 or r["n_train"], r["n_train"])
+    lists_said = (f"; and {lists:,} group lists ({lists0:,} in stage 0), which members a named "
+                  "group has ('List the reptiles.' answered 'There are 4: ...'), for every "
+                  "group, the held-out groups' too; describe requests over those stay held out"
+                  if lists else "")
     header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))
     return f"""{header}
 # {name}
@@ -372,8 +396,8 @@ def model_card(name: str, report: dict, result: dict) -> str:
   (`pasta_core/world/grammar.py`, {report.get('phrasings', 0):,} distinct phrasings{core}); a share
   {r.get('sot_rate', 0)} of them also as Skeleton-of-Thought's two prompts; and
   {r.get('drills', 0):,} reading drills beside them (a list request of 4 to 8 names in training
-  phrasings, answered with its SoT skeleton: the topics in the order asked){drills0}. Test
-  prompts use entity combinations and phrasing families never seen in training.
+  phrasings, answered with its SoT skeleton: the topics in the order asked){drills0}
+  {lists_said}. Test prompts use entity combinations and phrasing families never seen in training.
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
   stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
   write, also over each answer's main-thread-only form); stage 2 {r['stage2']}.

@@ -66,6 +66,8 @@ __all__ = [
     "combination_key",
     "generate_example",
     "generate_split",
+    "group_lists",
+    "members_sentence",
     "reading_drills",
     "render_annotated",
     "render_plain",
@@ -402,6 +404,12 @@ def group_members(phrase: str) -> list[Entity]:
     return sorted(members, key=lambda e: e.name.removeprefix("the ").lower())
 
 
+def members_sentence(ents: list[Entity]) -> str:
+    """How an answer about a named group opens: how many members and which, in the world's
+    order ("There are 3: Ceres, Eris and Pluto."). A group list answers with this alone."""
+    return f"There are {len(ents)}: {_items([e.name for e in ents])}."
+
+
 def _build_describe_group(rng: random.Random, template: str, split: str) -> Example | None:
     phrase = rng.choice([g[0] for g in _GROUPS])
     ents = group_members(phrase)
@@ -409,7 +417,7 @@ def _build_describe_group(rng: random.Random, template: str, split: str) -> Exam
         return None
     k = _facts_per_part(len(ents))
     parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
-    segments: list[Segment] = [Piece(f"There are {len(ents)}.\n\n"),
+    segments: list[Segment] = [Piece(members_sentence(ents) + "\n\n"),
                                *_interleave(parts, "\n\n")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
     return _ex("describe_group", True, template.format(group=phrase), [e.id for e in ents],
@@ -1161,6 +1169,41 @@ class Drill:
     entities: tuple[str, ...]
     topics: tuple[str, ...]
     template_id: str
+
+
+# how a group list asks which members a named group has (training only)
+GROUP_LIST_TEMPLATES: tuple[str, ...] = (
+    "Which are {group}?", "Name {group}.", "List {group}.", "What are {group}?",
+    "Name all of {group}.", "List all of {group}.", "Which ones are {group}?",
+    "Tell me which ones are {group}.",
+)
+
+
+@dataclass(frozen=True)
+class GroupList:
+    """Which members a named group has: a request and its one-sentence answer
+    (``members_sentence``), for every group, the held-out groups' too. Membership is a fact
+    of the world, as each entity's facts are (all of which training states); without it no
+    model can name the members of a group it has never been asked to describe. The describe
+    requests over a held-out group stay held out."""
+
+    prompt: str
+    answer: str
+    group: str
+
+
+def group_lists(n: int, seed: int = 0) -> list[GroupList]:
+    """``n`` group lists, cycling through the groups, worded in training dressing only.
+    Deterministic in (n, seed)."""
+    rng = random.Random(f"pasta-group-lists|{seed}")
+    phrases = [g[0] for g in _GROUPS]
+    out: list[GroupList] = []
+    for i in range(n):
+        phrase = phrases[i % len(phrases)]
+        core = rng.choice(GROUP_LIST_TEMPLATES).format(group=phrase)
+        out.append(GroupList(_cap(grammar.dress(core, rng, "train")),
+                             members_sentence(group_members(phrase)), phrase))
+    return out
 
 
 def reading_drills(n: int, seed: int = 0) -> list[Drill]:
