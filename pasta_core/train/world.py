@@ -396,8 +396,8 @@ def model_card(name: str, report: dict, result: dict) -> str:
   (`pasta_core/world/grammar.py`, {report.get('phrasings', 0):,} distinct phrasings{core}); a share
   {r.get('sot_rate', 0)} of them also as Skeleton-of-Thought's two prompts; and
   {r.get('drills', 0):,} reading drills beside them (a list request of 4 to 8 names in training
-  phrasings, answered with its SoT skeleton: the topics in the order asked){drills0}
-  {lists_said}. Test prompts use entity combinations and phrasing families never seen in training.
+  phrasings, answered with its SoT skeleton: the topics in the order asked){drills0 + lists_said}.
+  Test prompts use entity combinations and phrasing families never seen in training.
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
   stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
   write, also over each answer's main-thread-only form); stage 2 {r['stage2']}.
