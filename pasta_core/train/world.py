@@ -212,7 +212,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     shared_seqs = _shared_sequences(examples, tok, recipe, recipe.drills, recipe.group_lists)
     plain, ann = world_sequences(examples, records, tok)
     plain_seqs, ann_seqs = plain + shared_seqs, ann + shared_seqs
-    # stage 0's own plain answers and drills (in the core grammar where the recipe says so)
+    # stage 0's own plain answers, drills and group lists (in the core grammar where the recipe
+    # says so)
     with grammar.core_only() if recipe.stage0_core_grammar else nullcontext():
         ex0 = generate_split("train", recipe.n_stage0, seed=recipe.seed)
         share = [stage0_share(c, recipe.n_stage0, recipe.n_train)
