@@ -444,7 +444,7 @@ def test_group_lists_teach_every_groups_members_as_its_describe_answers_open() -
     assert {g.group for g in lists} == {g[0] for g in _GROUPS}
     for g in lists:
         assert not _held_out_dressing(g.prompt), g.prompt
-        assert g.answer == members_sentence(group_members(g.group))
+        assert g.plain == members_sentence(group_members(g.group))
     assert members_sentence(group_members("the dwarf planets")) == \
         "There are 3: Ceres, Eris and Pluto."
     # a describe request over a group opens with the very sentence a group list answers

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -158,8 +159,9 @@ def new_llama(shape: ModelShape, vocab_size: int, seed: int, eos_id: int | None 
     return LlamaForCausalLM(config).eval()
 
 
-def plain_sequences(examples: list, tok) -> list[TrainSeq]:
-    """Each example's plain answer (stage 0 and the base learn them)."""
+def plain_sequences(examples: Sequence, tok) -> list[TrainSeq]:
+    """Each example's plain answer (stage 0 and the base learn them); anything with a
+    `prompt` and a `plain` answer (an Example, a group list)."""
     eos = tok.eos_token_id
     return [encode_record(Record(ex.prompt, ex.plain), tok, eos, annotated=False)
             for ex in examples]
@@ -306,8 +308,7 @@ def _shared_sequences(examples: list, tok, recipe: WorldRecipe, drills: int,
     eos = tok.eos_token_id
     return (sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
             + drill_sequences(reading_drills(drills, recipe.seed), tok, eos)
-            + [encode_record(Record(g.prompt, g.answer), tok, eos, annotated=False)
-               for g in group_lists(lists, recipe.seed)])
+            + plain_sequences(group_lists(lists, recipe.seed), tok))
 
 
 def _evaluate_shipped(out: Path, recipe: WorldRecipe, progress: bool) -> dict:

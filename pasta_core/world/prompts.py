@@ -1188,7 +1188,7 @@ class GroupList:
     requests over a held-out group stay held out."""
 
     prompt: str
-    answer: str
+    plain: str  # the answer, as an Example's plain answer (stage 0 and the base read both)
     group: str
 
 
