@@ -27,6 +27,13 @@ LOSS_POINTS = """() => {
   if (!plot || !plot.data) return 0;
   return plot.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
 }"""
+# the progress bar's fill style ("" if the bar has no fill), or null when no bar is drawn
+BAR_FILL = """() => {
+  const bar = document.querySelector('#train-progress .tr-bar');
+  if (!bar) return null;
+  const fill = bar.querySelector('.tr-fill');
+  return fill ? (fill.getAttribute('style') || '') : '';
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +98,11 @@ def test_cpu_demo_trains_live_then_the_new_model_runs_in_decode(page, browser, s
         points = pg.evaluate(LOSS_POINTS)
         if state == "running":
             seen_running.add(points)
-            if points and pg.locator("#train-progress .tr-bar").count():
-                width = pg.locator("#train-progress .tr-fill").get_attribute("style")
-                assert width.startswith("width:")
+            # the bar and its fill read in one look: the panel redraws between two locator
+            # calls (a busy CI run found the bar, then waited 30 s for a fill redrawn away)
+            width = pg.evaluate(BAR_FILL)
+            if points and width is not None:
+                assert width.startswith("width:"), width
         elif state in ("done", "cancelled", "failed"):
             break
         assert time.time() < deadline, "the CPU demo did not finish in 3 minutes"
