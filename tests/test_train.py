@@ -255,6 +255,17 @@ def test_quick_world_recipe_builds_loadable_models(tmp_path):
     now = {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns for d in kept}
     assert now["stage0"] == kept["stage0"] and now["stage1"] != kept["stage1"]
 
+    # more later-stage examples with as many stage-0 drills and lists: stage 0's data is the
+    # same, so --resume keeps it, and from nothing it comes out the same bits
+    later = WorldRecipe.quick()
+    later.n_train, later.drills, later.group_lists = 240, 16, 16
+    build_world(tmp_path, later, progress=False, resume=True)
+    assert (tmp_path / "stage0" / "model.safetensors").stat().st_mtime_ns == kept["stage0"]
+    assert json.loads((tmp_path / "report.json").read_text())["reused_s"].keys() == {"stage0"}
+    build_world(tmp_path / "later", later, progress=False)
+    assert ((tmp_path / "later" / "stage0" / "model.safetensors").read_bytes()
+            == (tmp_path / "stage0" / "model.safetensors").read_bytes())
+
 
 def test_stage2_knows_a_sample_whose_tags_do_not_parse():
     from types import SimpleNamespace

@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -82,8 +82,10 @@ class WorldRecipe:
     # stage 0's own (core grammar, each once: base.epochs). Fresh examples instead of epochs
     # over 6000: the 6000 x 8 + 4 build scored 0.95 on its own training prompts and 0.63 on
     # held-out ones; it learned the examples more than the reading
+    # (stage 0 64000, 48000 before bf16 autocast: the fp32 build's stage-0 loss still fell by
+    # a seventh over its last tenth of steps, and bf16 pays for a third more of them)
     n_train: int = 24000
-    n_stage0: int = 48000
+    n_stage0: int = 64000
     # test prompts per evaluation: in held-out phrasings, and (n_eval_seen) in training ones
     n_eval: int = 340
     n_eval_seen: int = 170
@@ -107,18 +109,19 @@ class WorldRecipe:
     # (validation, two seeds: bench/results-cpu/wider-grammar.md)
     stage0_core_grammar: bool = True
     # many small steps: a model this small needs updates more than tokens to learn to copy
-    # the prompt's entities into its answer
+    # the prompt's entities into its answer. Under bf16 autocast (weights and optimiser fp32):
+    # 1.2-1.8x a step on a CPU with AVX512-BF16 (bench/results-cpu/train-bf16.md)
     base: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=1, lr=2e-3,
-                                                                batch_tokens=2048))
+                                                                batch_tokens=2048, bf16=True))
     sft: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=1, lr=1e-3,
-                                                               batch_tokens=2048))
+                                                               batch_tokens=2048, bf16=True))
     # stage 1 (and stage 2's SFT term): penalty on tags a thread may never write; without it
     # 11% of test answers had a main thread that closed a block it never opened
     grammar_weight: float = GRAMMAR_WEIGHT
     # stage 2: the "full" preset's settings (config.py), over more prompts and one more round
     # (bench/results-cpu/stage2-variants.md: λ = 3, or 256 prompts × 4 rounds, did no better)
-    stage2: PrefConfig = field(default_factory=lambda: preset("full", prompts=128,
-                                                              rounds=3).pref())
+    stage2: PrefConfig = field(default_factory=lambda: _bf16_loop(
+        preset("full", prompts=128, rounds=3).pref()))
 
     @classmethod
     def quick(cls) -> WorldRecipe:
@@ -126,10 +129,16 @@ class WorldRecipe:
         return cls(vocab_size=512, shape=ModelShape(64, 2, 2, 2, 128), n_train=120, n_stage0=120,
                    drills=8, group_lists=8,
                    n_eval=8, n_eval_seen=4, eval_tokens=48,
-                   base=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048),
-                   sft=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048),
+                   base=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048, bf16=True),
+                   sft=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048, bf16=True),
                    stage2=PrefConfig(prompts=4, n_samples=4, rounds=1, max_new_tokens=48,
-                                     loop=LoopConfig(epochs=1, lr=1e-4, batch_tokens=1024)))
+                                     loop=LoopConfig(epochs=1, lr=1e-4, batch_tokens=1024,
+                                                     bf16=True)))
+
+
+def _bf16_loop(pref: PrefConfig) -> PrefConfig:
+    """Stage 2's settings with its optimisation loop under bf16 autocast."""
+    return replace(pref, loop=replace(pref.loop, bf16=True))
 
 
 # stage checkpoints kept in `out` for --resume (not shipped)
@@ -221,13 +230,15 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         share = [stage0_share(c, recipe.n_stage0, recipe.n_train)
                  for c in (recipe.drills, recipe.group_lists)]
         stage0_seqs = plain_sequences(ex0, tok) + _shared_sequences(ex0, tok, recipe, *share)
-    key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size, "n_train": recipe.n_train,
-            "n_stage0": recipe.n_stage0,
+    # stage 0's key holds what its data and training depend on, and nothing else: a recipe
+    # that changes only the later stages reuses it with --resume
+    key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size,
+            "n_stage0": recipe.n_stage0, "stage0_drills": share[0], "stage0_lists": share[1],
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
-            "sot_rate": recipe.sot_rate, "drills": recipe.drills,
-            "group_lists": recipe.group_lists, "data": DATA_VERSION,
+            "sot_rate": recipe.sot_rate, "data": DATA_VERSION,
             "stage0_core_grammar": recipe.stage0_core_grammar}
-    key_sft = {**key0, "sft": asdict(recipe.sft)}
+    key_sft = {**key0, "n_train": recipe.n_train, "drills": recipe.drills,
+               "group_lists": recipe.group_lists, "sft": asdict(recipe.sft)}
 
     def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,
                   start: str | None, grammar_weight: float = 0.0) -> list[dict]:
