@@ -82,9 +82,9 @@ class WorldRecipe:
     # stage 0's own (core grammar, each once: base.epochs). Fresh examples instead of epochs
     # over 6000: the 6000 x 8 + 4 build scored 0.95 on its own training prompts and 0.63 on
     # held-out ones; it learned the examples more than the reading
-    # (stage 0 64000, 48000 before bf16 autocast: the fp32 build's stage-0 loss still fell by
-    # a seventh over its last tenth of steps, and bf16 pays for a third more of them)
     n_train: int = 24000
+    # (48000 before bf16 autocast: the fp32 build's stage-0 loss still fell by a seventh over
+    # its last tenth of steps, and bf16 pays for a third more of them)
     n_stage0: int = 64000
     # test prompts per evaluation: in held-out phrasings, and (n_eval_seen) in training ones
     n_eval: int = 340
@@ -227,13 +227,14 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     # says so)
     with grammar.core_only() if recipe.stage0_core_grammar else nullcontext():
         ex0 = generate_split("train", recipe.n_stage0, seed=recipe.seed)
-        share = [stage0_share(c, recipe.n_stage0, recipe.n_train)
-                 for c in (recipe.drills, recipe.group_lists)]
-        stage0_seqs = plain_sequences(ex0, tok) + _shared_sequences(ex0, tok, recipe, *share)
+        drills0, lists0 = (stage0_share(c, recipe.n_stage0, recipe.n_train)
+                           for c in (recipe.drills, recipe.group_lists))
+        stage0_seqs = (plain_sequences(ex0, tok)
+                       + _shared_sequences(ex0, tok, recipe, drills0, lists0))
     # stage 0's key holds what its data and training depend on, and nothing else: a recipe
     # that changes only the later stages reuses it with --resume
     key0 = {"seed": recipe.seed, "vocab_size": recipe.vocab_size,
-            "n_stage0": recipe.n_stage0, "stage0_drills": share[0], "stage0_lists": share[1],
+            "n_stage0": recipe.n_stage0, "stage0_drills": drills0, "stage0_lists": lists0,
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
             "sot_rate": recipe.sot_rate, "data": DATA_VERSION,
             "stage0_core_grammar": recipe.stage0_core_grammar}
