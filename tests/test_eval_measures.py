@@ -1,6 +1,6 @@
 """Eval's viewer-facing measures on known answers: the reference answer of a prompt with parts
 names every entity, promises one chunk per part and keeps every chunk on its topic; a swapped
-chunk body and a doubled topic are caught."""
+chunk body, a doubled topic and a fact said twice are caught."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def test_the_reference_answer_scores_full_marks(lm):
     m = viewer_measures(ex, trace, ex.plain)
     assert m["names_all_pasta"] and m["names_all_base"]
     assert m["one_promise_per_part"] and not m["duplicate_topic"]
+    assert not m["repeats_pasta"] and not m["repeats_base"]
     assert m["topic_fidelity"] == 1.0
 
 
@@ -41,3 +42,14 @@ def test_a_chunk_about_the_wrong_entity_and_a_doubled_topic_are_caught(lm):
     doubled = annotated.replace(f'topic="{parts[1].topic}"', f'topic="{parts[0].topic}"')
     trace = decode(lm, ex.prompt, force=doubled, max_new_tokens=600)
     assert viewer_measures(ex, trace, ex.plain)["duplicate_topic"]
+
+
+def test_a_fact_said_twice_in_a_chunk_or_the_base_answer_is_caught(lm):
+    ex = example("describe_many")
+    first = ex.parts[0].body.strip()
+    sentence = first.split(". ")[0].rstrip(".") + "."
+    annotated = ex.annotated(lm.count_tokens).replace(first, f"{first} {sentence}", 1)
+    trace = decode(lm, ex.prompt, force=annotated, max_new_tokens=600)
+    m = viewer_measures(ex, trace, f"{ex.plain} {sentence}")
+    assert m["repeats_pasta"] and m["repeats_base"]
+    assert not m["duplicate_topic"]  # one topic, promised once: a different slip

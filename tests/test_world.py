@@ -12,7 +12,7 @@ import pytest
 from pasta_core.world import facts as world_facts
 from pasta_core.world import grammar, outside
 from pasta_core.world.facts import CATEGORIES, ENTITIES, attribute_of, fill, pronoun_templates
-from pasta_core.world.judge import extract_claims, judge, mentioned_entities
+from pasta_core.world.judge import extract_claims, judge, mentioned_entities, repeated_facts
 from pasta_core.world.outside import is_honest
 from pasta_core.world.prompts import (
     CORE_TEMPLATES,
@@ -334,6 +334,22 @@ def test_judge_never_raises(garbage: object) -> None:
         score = judge(ex, garbage)
         for part in (score.precision, score.recall, score.coverage, score.total):
             assert 0.0 <= part <= 1.0
+    assert repeated_facts(garbage) >= 0
+
+
+def test_a_fact_said_twice_is_counted_and_no_reference_says_one_twice() -> None:
+    for ex in sample_all():
+        assert repeated_facts(ex.plain) == 0, ex.plain
+        assert repeated_facts(ex.annotated()) == 0, ex.annotated()
+    assert repeated_facts("The green sea turtle is a reptile. It is a reptile. It is a "
+                          "reptile.") == 2
+    # the same fact said of two entities is two facts; said in other words it is one
+    assert repeated_facts("The gorilla is a mammal. The lion is a mammal.") == 0
+    assert repeated_facts("Mars is a rocky planet. It has two moons. Mars is a rocky "
+                          "planet.") == 1
+    # inside a chunk of an annotated answer, as the viewer reads it
+    assert repeated_facts('<promise topic="Io" tokens="20"/><async topic="Io">Io is a moon. '
+                          "It is a moon.</async>") == 1
 
 
 def test_judge_random_noise() -> None:

@@ -23,7 +23,7 @@ from .. import metrics
 from ..api import decode, dry_run
 from ..models import LoadedModel
 from ..world import generate_split, judge_response
-from ..world.judge import extract_claims, mentioned_entities
+from ..world.judge import extract_claims, mentioned_entities, repeated_facts
 from ..world.outside import is_honest
 from .prefs import duplicate_topics, parts_mismatch, sample_speedup
 
@@ -54,8 +54,9 @@ def reference_speedup(lm: LoadedModel, ex) -> float:
 
 def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
     """What a viewer notices in one answer pair: every asked entity named (PASTA, base), one
-    promise per asked part, a topic promised twice, and topic fidelity — the share of the facts
-    stated in a chunk that are about the chunk's own topic (None when its chunks state none)."""
+    promise per asked part, a topic promised twice, a fact said twice (PASTA, base), and topic
+    fidelity — the share of the facts stated in a chunk that are about the chunk's own topic
+    (None when its chunks state none)."""
     asked = set(ex.entities)
     doc = pasta_trace.document
     own = total = 0
@@ -74,6 +75,8 @@ def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
             "one_promise_per_part": bool(parts) and parts_mismatch(ex, pasta_trace) == 0,
             "promises_per_part": len(doc.chunks) / parts if parts else None,
             "duplicate_topic": duplicate_topics(pasta_trace),
+            "repeats_pasta": repeated_facts(pasta_trace.text) > 0,
+            "repeats_base": repeated_facts(base_text) > 0,
             "topic_fidelity": own / total if total else None,
             "honest_pasta": is_honest(pasta_trace.text), "honest_base": is_honest(base_text)}
 
@@ -189,6 +192,9 @@ def _viewer_summary(rows: list[dict], split_rows: list[dict]) -> dict:
         if vs else None,
         "topic_fidelity": mean(fid) if fid else None,
         "duplicate_topic_rate": mean([float(x["duplicate_topic"]) for x in v]) if v else None,
+        # rows from before the measure have no key: no rate rather than a made-up 0
+        "repeats_pasta_rate": rate([x for x in v if "repeats_pasta" in x], "repeats_pasta"),
+        "repeats_base_rate": rate([x for x in v if "repeats_base" in x], "repeats_base"),
     }
 
 
@@ -198,7 +204,8 @@ SPEED_COLUMNS = ["n", "judge_pasta", "judge_base", "judge_apar", "wall_speedup_g
                  "promise_rate_other", "parse_ok_rate"]
 VIEWER_COLUMNS = ["n", "promise_rate_splittable", "names_all_pasta_rate", "names_all_base_rate",
                   "base_coverage", "one_promise_per_part_rate", "promises_per_part_mean",
-                  "topic_fidelity", "duplicate_topic_rate", "parse_ok_rate",
+                  "topic_fidelity", "duplicate_topic_rate", "repeats_pasta_rate",
+                  "repeats_base_rate", "parse_ok_rate",
                   "outside_honest_pasta_rate", "outside_honest_base_rate",
                   "in_world_refused_pasta_rate", "in_world_refused_base_rate"]
 
@@ -237,6 +244,8 @@ about (PASTA, base).
 `one_promise_per_part_rate`: share of prompts with parts where PASTA promised exactly one chunk
 per asked part. `topic_fidelity`: share of the facts stated in chunks that are about the chunk's
 own topic. `duplicate_topic_rate`: share of PASTA answers promising a topic twice.
+`repeats_*_rate`: share of answers that state one fact twice ("It is a reptile. It is a
+reptile."; the judge does not count it against them).
 `promises_per_part_mean`: chunks promised ÷ parts asked for. `base_coverage`: share of the asked
 entities the base answer names. `outside_honest_*_rate`: share of the prompts outside the world
 answered "I do not know ...". `in_world_refused_*_rate`: share of the prompts inside the world

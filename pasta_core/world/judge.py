@@ -61,6 +61,7 @@ __all__ = [
     "judge_record",
     "judge_response",
     "mentioned_entities",
+    "repeated_facts",
     "splice",
 ]
 
@@ -355,6 +356,20 @@ def judge_response(example: Example, response: object) -> JudgeScore:
 
 
 judge = judge_response  # short alias: judge(example, response_text)
+
+
+def repeated_facts(response: object) -> int:
+    """How many of the facts a response states are restated: a fact (entity, attribute,
+    value) said a second time anywhere in the answer ("It is a reptile. It is a reptile.").
+    The judge's score does not count them against an answer (each is still true); a viewer
+    does. No reference answer of the world restates a fact."""
+    try:
+        text = splice((response if isinstance(response, str) else str(response))[:MAX_CHARS])
+        facts = [(c.entity, c.attribute, c.value.lower()) for c in extract_claims(text)]
+    except Exception:  # like the judge, survive any input
+        log.exception("repeated_facts failed; counting 0")
+        return 0
+    return len(facts) - len(set(facts))
 
 
 # -- an example as the judge reads it (stored beside a prompt, e.g. the Decode tab's examples) --
