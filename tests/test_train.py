@@ -179,6 +179,31 @@ def test_stage1_lowers_the_loss_and_the_saved_run_loads(lm, tmp_path):
     assert trace.text == decode(lm, records[0].prompt, force=records[0].response).text
 
 
+def test_promise_slack_gives_each_chunk_0_10_or_20_tokens_more_room(lm):
+    """Stage 1's promises with slack: each chunk's real length rounded up, plus 0, 10 or 20
+    (drawn per chunk, seeded); the answers themselves are the same."""
+    import re
+
+    from pasta_core.lang import chunk_thread_text, parse_document
+    from pasta_core.world.prompts import round_up_tokens
+
+    examples, exact = world_data(lm, 60, seed=1, promise_slack=0)
+    _, roomy = world_data(lm, 60, seed=1, promise_slack=20)
+    assert world_data(lm, 60, seed=1)[1] == roomy  # the default: stages.PROMISE_SLACK
+    assert world_data(lm, 60, seed=1, promise_slack=20)[1] == roomy  # seeded
+    assert [r.response for r in exact] == [ex.annotated(lm.count_tokens) for ex in examples]
+    extra = []
+    for a, b in zip(exact, roomy, strict=True):
+        assert splice(a.response) == splice(b.response) and a.prompt == b.prompt
+        tags = re.compile(r'tokens="(\d+)"')
+        for chunk, n, m in zip(parse_document(b.response).chunks,
+                               tags.findall(a.response), tags.findall(b.response), strict=True):
+            real = round_up_tokens(lm.count_tokens(chunk_thread_text(chunk.topic, chunk.body)))
+            assert int(n) == real
+            extra.append(int(m) - real)
+    assert set(extra) == {0, 10, 20}
+
+
 def test_stage2_records_points_pairs_and_fronts(lm):
     examples, _ = world_data(lm, 3, seed=2)
     cfg = PrefConfig(prompts=3, n_samples=4, rounds=1, max_new_tokens=24, temperature=1.0,

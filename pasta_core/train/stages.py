@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,14 +27,23 @@ from .prefs import PrefConfig, run_stage2
 log = logging.getLogger(__name__)
 
 GRAMMAR_WEIGHT = TrainConfig.grammar_weight  # the forbidden-tag penalty's default weight
+# stage 1's promises: each chunk's real length rounded up to a multiple of 10, plus 0, 10 or 20
+# tokens more (drawn per chunk). Exact promises made the promise a length to fill: a chunk
+# promised 40 whose facts came to 30 wrote a fourth sentence, often one it had written ("It is
+# a reptile. It is a reptile."): 15.0% of the world build's chunks said a fact twice, 6.4% with
+# the slack (bench/results-cpu/promise-slack.md)
+PROMISE_SLACK = 20
 
 
-def world_data(lm: LoadedModel, n: int, seed: int = 0,
-               split: str = "train") -> tuple[list[Example], list[Record]]:
+def world_data(lm: LoadedModel, n: int, seed: int = 0, split: str = "train",
+               promise_slack: int = PROMISE_SLACK) -> tuple[list[Example], list[Record]]:
     """World examples and their annotated records, `tokens` counted with this model's
-    tokenizer (so promises state real lengths)."""
+    tokenizer (so promises state real lengths), each promise rounded up to a multiple of 10
+    and then given 0, 10, … `promise_slack` tokens more (drawn per chunk, seeded)."""
     examples = generate_split(split, n, seed=seed)
-    return examples, [Record(ex.prompt, render_annotated(ex, lm.count_tokens))
+    rng = random.Random(f"slack|{seed}")
+    slack = (lambda: 10 * rng.randint(0, promise_slack // 10)) if promise_slack else None
+    return examples, [Record(ex.prompt, render_annotated(ex, lm.count_tokens, slack))
                       for ex in examples]
 
 

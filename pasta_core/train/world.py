@@ -59,7 +59,7 @@ from .evaluate import write as write_eval
 from .loop import LoopConfig, train_sft
 from .pipeline import Pipeline, Plan, front_matter
 from .prefs import PrefConfig
-from .stages import GRAMMAR_WEIGHT, save_run, world_data
+from .stages import GRAMMAR_WEIGHT, PROMISE_SLACK, save_run, world_data
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,9 @@ class WorldRecipe:
     # stage 1 (and stage 2's SFT term): penalty on tags a thread may never write; without it
     # 11% of test answers had a main thread that closed a block it never opened
     grammar_weight: float = GRAMMAR_WEIGHT
+    # stage 1's promises: real length rounded up to a multiple of 10, plus 0, 10, … this many
+    # tokens (drawn per chunk; see stages.PROMISE_SLACK)
+    promise_slack: int = PROMISE_SLACK
     # stage 2: the "full" preset's settings (config.py), over more prompts and one more round
     # (bench/results-cpu/stage2-variants.md: λ = 3, or 256 prompts × 4 rounds, did no better)
     stage2: PrefConfig = field(default_factory=lambda: _bf16_loop(
@@ -217,7 +220,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     with grammar.core_only() if recipe.stage0_core_grammar else nullcontext():
         tok = build_world_tokenizer(recipe.vocab_size, seed=recipe.seed)
     eos = tok.eos_token_id
-    examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed)
+    examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed,
+                                   promise_slack=recipe.promise_slack)
     lap("tokenizer+data")
 
     shared_seqs = _shared_sequences(examples, tok, recipe, recipe.drills, recipe.group_lists)
@@ -268,7 +272,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     hist_base = sft_stage("base sft", "pasta-tiny-base", key_sft, plain_seqs, recipe.sft,
                           STAGE0_DIR)
     lap("base")
-    key1 = {**key_sft, "grammar_weight": recipe.grammar_weight, "grammar_contexts": True}
+    key_grammar = {**key_sft, "grammar_weight": recipe.grammar_weight, "grammar_contexts": True}
+    key1 = {**key_grammar, "promise_slack": recipe.promise_slack}
     ctx = grammar_contexts(records, tok, eos) if recipe.grammar_weight else []
     hist1_dicts = sft_stage("stage1 sft", STAGE1_DIR, key1, ann_seqs + ctx, recipe.sft,
                             STAGE0_DIR, recipe.grammar_weight)
@@ -279,7 +284,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
             t, add_special_tokens=False)))) for ex in examples]
         apar_seqs = [encode_record(r, tok, eos, annotated=True) for r in rule_records]
         actx = grammar_contexts(rule_records, tok, eos) if recipe.grammar_weight else []
-        hist_apar = sft_stage("apar sft", APAR_DIR, {**key1, "apar": True},
+        # (its promises are the rules', so stage 1's promise slack is not in its key)
+        hist_apar = sft_stage("apar sft", APAR_DIR, {**key_grammar, "apar": True},
                               apar_seqs + shared_seqs + actx, recipe.sft, STAGE0_DIR,
                               recipe.grammar_weight)
         lap("apar")
@@ -395,6 +401,10 @@ def model_card(name: str, report: dict, result: dict) -> str:
                   "group has ('List the reptiles.' answered 'There are 4: ...'), for every "
                   "group, the held-out groups' too; describe requests over those stay held out"
                   if lists else "")
+    # reports from before the slack promised each chunk's length rounded up, nothing more
+    slack = (f"; stage 1's promises: each chunk's real length rounded up to a multiple of 10, "
+             f"plus 0 to {r['promise_slack']} tokens (drawn per chunk)"
+             if r.get("promise_slack") else "")
     header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))
     return f"""{header}
 # {name}
@@ -414,7 +424,7 @@ def model_card(name: str, report: dict, result: dict) -> str:
   Test prompts use entity combinations and phrasing families never seen in training.
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
   stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
-  write, also over each answer's main-thread-only form); stage 2 {r['stage2']}.
+  write, also over each answer's main-thread-only form){slack}; stage 2 {r['stage2']}.
 * Rebuild: `python -m pasta_core train world --out DIR` ({report.get('from_nothing_s',
   report['total_s']) / 60:.1f} min from nothing on
   {report['machine']}; stages: {', '.join(f'{k} {v:.0f} s' for k, v in

@@ -188,8 +188,10 @@ def render_plain(segments: list[Segment]) -> str:
     return "".join(out)
 
 
-def render_annotated(example: Example, count_tokens: CountTokens | None = None) -> str:
-    """The answer in PASTA-LANG canonical form; ``tokens`` = thread length rounded up."""
+def render_annotated(example: Example, count_tokens: CountTokens | None = None,
+                     slack: Callable[[], int] | None = None) -> str:
+    """The answer in PASTA-LANG canonical form; ``tokens`` = thread length rounded up, plus
+    ``slack()`` more for each chunk when given (training data that promises room to spare)."""
     count = count_tokens or stand_in_count_tokens
     out: list[str] = []
     for seg in example.segments:
@@ -197,7 +199,8 @@ def render_annotated(example: Example, count_tokens: CountTokens | None = None) 
             out.append(seg.text)
         elif isinstance(seg, Part):
             thread = lang.chunk_thread_text(seg.topic, seg.body)
-            out.append(lang.promise_tag(seg.topic, round_up_tokens(count(thread))) + thread)
+            n = round_up_tokens(count(thread)) + (slack() if slack is not None else 0)
+            out.append(lang.promise_tag(seg.topic, n) + thread)
         else:
             out.append(lang.SYNC)
     return "".join(out)
