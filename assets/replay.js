@@ -43,6 +43,8 @@ function setState(lane, s) {
 }
 
 function appendText(r, lane, s) {  // text goes into the current text node of a lane
+  // a chunk's first characters are the separator before its part ("\n\n"): not in its lane
+  if (!lane.isMain && !lane.node) s = s.replace(/^\n+/, '');
   if (!s) return;
   if (!lane.node) {
     lane.node = document.createTextNode('');

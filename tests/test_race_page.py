@@ -91,3 +91,16 @@ def test_measure_says_each_verdict():
              {"wall": 1.25, "theoretical": 1.5, "expected": 1.3, "verdict": "faster"}]
     html = measure_html(races, 3, True)
     assert "Verdicts: busy 1, faster 2." in html and "median <b>1.25×" in html
+
+
+def test_a_chunk_lane_starts_with_its_text_not_the_separator_before_its_part():
+    ex = next(e for e in EXAMPLES if '">\n\n' in e["answer"])  # a part after a blank line
+    lm = load_model("random:llama")
+    v = RequestView("pasta", "random:llama")
+    for ev in stream(lm, ex["prompt"], mode="pasta", force=ex["answer"], seed=0):
+        v.add(ev)
+    board = render_board(v)
+    chunks = re.findall(r"<article class='lane st-\w+' data-thread='[1-9]\d*'.*?"
+                        r"<div class='lane-inner'>(.*?)</div>", board, re.S)
+    assert len(chunks) >= 2 and all(c and not c.startswith("\n") for c in chunks)
+    assert "\n\n" in v.runs["pasta"].trace.text  # the answer itself keeps its paragraphs

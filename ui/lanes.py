@@ -50,7 +50,9 @@ def _lane_html(view: RunView, lane: ThreadView, inline_chunks: bool, board_state
         promised = ""
     else:
         title = lane.topic or "(no topic)"
-        body = _e(lane.text)
+        # the separator before a part ("\n\n") belongs to the part; in its own lane it would
+        # only push the text down
+        body = _e(lane.text.lstrip("\n"))
         promises = view.mode != "sot"  # an SoT point promised nothing: it runs to its end
         promised = f"<span class='lane-prom'>of ~{lane.promised} promised</span>" \
             if lane.promised is not None and promises else ""
