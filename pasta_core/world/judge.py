@@ -306,8 +306,12 @@ def _recall(example: Example, claims: list[Claim]) -> tuple[float, int, int]:
     return stated / len(asked), len(asked), stated
 
 
-def _score(example: Example, response: str) -> JudgeScore:
-    text = splice(response[:MAX_CHARS])
+def _read(response: object) -> str:
+    """What the judge reads of a response: any input as text, cut to MAX_CHARS, spliced."""
+    return splice((response if isinstance(response, str) else str(response))[:MAX_CHARS])
+
+
+def _score(example: Example, text: str) -> JudgeScore:
     claims = extract_claims(text)
     true_claims = sum(c.correct for c in claims)
     false_claims = len(claims) - true_claims
@@ -348,8 +352,7 @@ def _score(example: Example, response: str) -> JudgeScore:
 def judge_response(example: Example, response: object) -> JudgeScore:
     """Score ``response`` (text, plain or PASTA-annotated) for ``example``; never raises."""
     try:
-        text = response if isinstance(response, str) else str(response)
-        return _score(example, text)
+        return _score(example, _read(response))
     except Exception:  # the judge must survive any input
         log.exception("judge failed; scoring 0")
         return _ZERO
@@ -364,8 +367,8 @@ def repeated_facts(response: object) -> int:
     The judge's score does not count them against an answer (each is still true); a viewer
     does. No reference answer of the world restates a fact."""
     try:
-        text = splice((response if isinstance(response, str) else str(response))[:MAX_CHARS])
-        facts = [(c.entity, c.attribute, c.value.lower()) for c in extract_claims(text)]
+        facts = [(c.entity, c.attribute, c.value.lower())
+                 for c in extract_claims(_read(response))]
     except Exception:  # like the judge, survive any input
         log.exception("repeated_facts failed; counting 0")
         return 0
