@@ -1,0 +1,124 @@
+"""A visitor's own prompts: how the bundled models answer requests written by hand, outside the
+world's prompt grammar.
+
+    python bench/visitor.py [--models assets/models] [--out bench/results-cpu]
+
+`bench/results-cpu/visitor-prompts.jsonl` holds 68 prompts written on 2026-12-06 as a visitor
+would type them, before the everyday-request generator (`world/outside.py`) was written; none
+of their topics is one of its topics, and they are never trained on. 48 are outside the world
+(everyday questions, tasks, invented names), 20 inside it. Both models answer each one greedily
+(PASTA in parallel, the base plainly) and the script writes `visitor.json` (every answer) and
+`visitor.md`:
+
+- outside the world: the share answered "I do not know …" (`outside.is_honest`), apart for the
+  prompts that name something the world does hold ("Who is the president of France?"), where
+  an answer about that thing is not an invented fact;
+- inside the world: the share wrongly refused, the share whose answer names every world entity
+  the prompt names (`judge.mentioned_entities`), and for prompts naming two or more, the share
+  PASTA split into chunks.
+
+Counts, not rates over a split: 68 prompts say where a visitor will stumble, not a model's
+accuracy to two decimals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pasta_core.api import decode  # noqa: E402
+from pasta_core.models import load_model  # noqa: E402
+from pasta_core.world.judge import mentioned_entities  # noqa: E402
+from pasta_core.world.outside import is_honest  # noqa: E402
+
+log = logging.getLogger("visitor")
+
+PROMPTS = ROOT / "bench" / "results-cpu" / "visitor-prompts.jsonl"
+MAX_NEW_TOKENS = 320  # the eval's
+
+
+def answer(lm, prompt: str, mode: str) -> dict:
+    trace = decode(lm, prompt, mode=mode, max_new_tokens=MAX_NEW_TOKENS)
+    return {"text": trace.text, "chunks": len(trace.threads) - 1}
+
+
+def measure(row: dict) -> dict:
+    """What a visitor notices in one prompt's two answers."""
+    asked = mentioned_entities(row["prompt"])
+    out: dict = {"names_world": sorted(asked)}
+    for who in ("pasta", "base"):
+        text = row[who]["text"]
+        out[f"honest_{who}"] = is_honest(text)
+        out[f"names_all_{who}"] = bool(asked) and asked <= mentioned_entities(text)
+    out["split"] = row["pasta"]["chunks"] > 0
+    return out
+
+
+def _share(rows: list[dict], key: str) -> str:
+    hits = sum(bool(r["measures"][key]) for r in rows)
+    return f"{hits} of {len(rows)}" if rows else "–"
+
+
+def summary(rows: list[dict]) -> dict[str, list[dict]]:
+    outside = [r for r in rows if r["kind"] == "outside"]
+    return {
+        "outside, naming nothing in the world": [r for r in outside
+                                                 if not r["measures"]["names_world"]],
+        "outside, naming something in the world": [r for r in outside
+                                                   if r["measures"]["names_world"]],
+        "inside the world": [r for r in rows if r["kind"] == "in_world"],
+    }
+
+
+def to_markdown(rows: list[dict], models: str) -> str:
+    groups = summary(rows)
+    lines = [f"# A visitor's own prompts (`bench/visitor.py`, models: `{models}`)", "",
+             "| prompts | n | honest: PASTA | honest: base |", "|---|---|---|---|"]
+    for name, rs in groups.items():
+        lines.append(f"| {name} | {len(rs)} | {_share(rs, 'honest_pasta')} | "
+                     f"{_share(rs, 'honest_base')} |")
+    inside = groups["inside the world"]
+    several = [r for r in inside if len(r["measures"]["names_world"]) >= 2]
+    lines += ["", "Inside the world: every named entity in the answer — PASTA "
+              f"{_share(inside, 'names_all_pasta')}, base {_share(inside, 'names_all_base')}; "
+              f"PASTA split {_share(several, 'split')} of the prompts naming two or more.", "",
+              "| kind | prompt | PASTA | base |", "|---|---|---|---|"]
+    for r in rows:
+        cells = [r["kind"], r["prompt"], r["pasta"]["text"], r["base"]["text"]]
+        lines.append("| " + " | ".join(c.replace("\n", " ").replace("|", "/")[:140]
+                                       for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default=str(ROOT / "assets" / "models"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results-cpu"))
+    a = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    pasta = load_model(str(Path(a.models) / "pasta-tiny"), local=True)
+    base = load_model(str(Path(a.models) / "pasta-tiny-base"), local=True)
+    rows = [json.loads(line) for line in PROMPTS.read_text().splitlines() if line.strip()]
+    for row in rows:
+        row["pasta"] = answer(pasta, row["prompt"], "pasta")
+        row["base"] = answer(base, row["prompt"], "plain")
+        row["measures"] = measure(row)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    models = Path(a.models).resolve()
+    name = str(models.relative_to(ROOT)) if models.is_relative_to(ROOT) else models.name
+    (out / "visitor.json").write_text(json.dumps({"models": name, "rows": rows}, indent=1))
+    md = to_markdown(rows, name)
+    (out / "visitor.md").write_text(md)
+    log.info("%s", md.split("\n\n| kind")[0])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

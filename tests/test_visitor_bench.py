@@ -1,0 +1,55 @@
+"""bench/visitor.py: a visitor's own prompts, and what the script counts in the answers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _visitor():
+    spec = importlib.util.spec_from_file_location("visitor", ROOT / "bench" / "visitor.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _row(kind: str, prompt: str, pasta: str, base: str, chunks: int = 0) -> dict:
+    return {"kind": kind, "prompt": prompt, "pasta": {"text": pasta, "chunks": chunks},
+            "base": {"text": base, "chunks": 0}}
+
+
+def test_the_prompt_file_is_hand_written_and_labelled() -> None:
+    from pasta_core.world.prompts import generate_split
+
+    rows = [json.loads(line) for line in
+            (ROOT / "bench" / "results-cpu" / "visitor-prompts.jsonl").read_text().splitlines()]
+    assert {r["kind"] for r in rows} == {"outside", "in_world"}
+    assert len({r["prompt"] for r in rows}) == len(rows) == 68
+    generated = {e.prompt for split in ("train", "validation", "test")
+                 for e in generate_split(split, 600)}
+    assert not generated & {r["prompt"] for r in rows}  # none is one of the grammar's
+
+
+def test_measures_count_honesty_names_and_splits() -> None:
+    v = _visitor()
+    rows = [
+        _row("outside", "How do magnets work?", "I do not know that.", "Mars is red."),
+        _row("outside", "Who is the president of France?", "France's capital is Paris.",
+             "I do not know that."),
+        _row("in_world", "Tell me about Mars and Venus.", "Mars is red.\n\nVenus is hot.",
+             "Mars is red.", chunks=2),
+    ]
+    for r in rows:
+        r["measures"] = v.measure(r)
+    m0, m1, m2 = (r["measures"] for r in rows)
+    assert m0["honest_pasta"] and not m0["honest_base"] and not m0["names_world"]
+    assert m1["names_world"] and m1["honest_base"] and not m1["honest_pasta"]
+    assert m2["names_all_pasta"] and not m2["names_all_base"] and m2["split"]
+    groups = v.summary(rows)
+    assert [len(g) for g in groups.values()] == [1, 1, 1]
+    md = v.to_markdown(rows, "m")
+    assert "| outside, naming nothing in the world | 1 | 1 of 1 | 0 of 1 |" in md
+    assert "PASTA 1 of 1, base 0 of 1; PASTA split 1 of 1" in md
