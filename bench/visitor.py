@@ -34,13 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 from pasta_core.api import decode  # noqa: E402
 from pasta_core.models import load_model  # noqa: E402
+from pasta_core.train.world import WorldRecipe  # noqa: E402
 from pasta_core.world.judge import mentioned_entities  # noqa: E402
 from pasta_core.world.outside import is_honest  # noqa: E402
 
 log = logging.getLogger("visitor")
 
 PROMPTS = ROOT / "bench" / "results-cpu" / "visitor-prompts.jsonl"
-MAX_NEW_TOKENS = 320  # the eval's
+MAX_NEW_TOKENS = WorldRecipe.eval_tokens  # each answer's cap: the world eval's
 
 
 def answer(lm, prompt: str, mode: str) -> dict:
