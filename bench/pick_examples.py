@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from pasta_core.api import decode  # noqa: E402
 from pasta_core.models import load_model  # noqa: E402
+from pasta_core.settings import EVAL_MAX_NEW_TOKENS  # noqa: E402
 from pasta_core.world import generate_split  # noqa: E402
 from pasta_core.world.judge import judge_record, judge_response  # noqa: E402
 
@@ -66,7 +67,7 @@ def main() -> int:
         for ex in (e for e in pool if e.shape == shape and (not n or len(e.parts) == n)):
             if "\n" in ex.prompt and shape != "quiz":
                 continue  # the first screen shows one line best
-            trace = decode(lm, ex.prompt, mode="pasta", max_new_tokens=320)
+            trace = decode(lm, ex.prompt, mode="pasta", max_new_tokens=EVAL_MAX_NEW_TOKENS)
             chunks = len(trace.document.chunks)
             if chunks != len(ex.parts) or trace.document.errors:  # dependent: no chunk at all
                 log.info("skip %r: %d chunks for %d parts", ex.prompt, chunks, len(ex.parts))

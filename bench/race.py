@@ -26,14 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pasta_core import decode, load_model  # noqa: E402
-from pasta_core.settings import METHODS  # noqa: E402
+from pasta_core.settings import EVAL_MAX_NEW_TOKENS, METHODS  # noqa: E402
 from pasta_core.world.judge import example_for_judge, judge_response  # noqa: E402
 
 log = logging.getLogger("race")
 
 
 def race(lm, base, prompt: str, mode: str, repeats: int) -> dict:
-    runs = [decode(lm, prompt, mode=mode, baseline=base, max_new_tokens=320).race
+    runs = [decode(lm, prompt, mode=mode, baseline=base,
+                   max_new_tokens=EVAL_MAX_NEW_TOKENS).race
             for _ in range(repeats)]
     walls = [r["wall"] for r in runs]
     med = statistics.median(walls)
@@ -49,7 +50,7 @@ def methods_race(lm, base, apar, ex: dict, repeats: int) -> dict:
     """Every method on one example, `repeats` times: medians of the wall ratio against
     sequential, the theoretical ratio, the verdicts, and the judge's score of each answer."""
     races = [decode(lm, ex["prompt"], mode="methods", methods=list(METHODS), baseline=base,
-                    apar=apar, max_new_tokens=320) for _ in range(repeats)]
+                    apar=apar, max_new_tokens=EVAL_MAX_NEW_TOKENS) for _ in range(repeats)]
     judged = example_for_judge(ex["judge"])
     out = {}
     for m in METHODS:

@@ -27,6 +27,7 @@ from . import metrics
 from .api import decode
 from .events import Trace
 from .models import LoadedModel
+from .settings import EVAL_MAX_NEW_TOKENS
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def _median_run(runs: list[dict]) -> dict:
 
 
 def bench(pasta: LoadedModel, base: LoadedModel, prompts: list[str], repeats: int = 3,
-          max_new_tokens: int = 320, progress: bool = True) -> dict:
+          max_new_tokens: int = EVAL_MAX_NEW_TOKENS, progress: bool = True) -> dict:
     from tqdm.auto import tqdm
 
     if pasta.device.type == "cuda":

@@ -27,6 +27,7 @@ from .events import Comparison, MethodsRace, Trace
 from .lang import parse
 from .models import ModelSpecError, load_model
 from .settings import (
+    EVAL_MAX_NEW_TOKENS,
     METHODS,
     PUBLIC,
     RUNNERS,
@@ -380,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--baseline", default=DEFAULT_BASELINE)
     b.add_argument("--prompts", default="world:test:40")
     b.add_argument("--repeats", type=int, default=3)
-    b.add_argument("--max-new-tokens", type=int, default=320)
+    b.add_argument("--max-new-tokens", type=int, default=EVAL_MAX_NEW_TOKENS)
     b.add_argument("--out", required=True)
     b.add_argument("--device")
     b.set_defaults(fn=cmd_bench)

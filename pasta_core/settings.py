@@ -36,6 +36,9 @@ MIN_METHODS, MAX_METHODS = 2, 4  # a methods race: how many methods race at once
 MIN_TEMPERATURE = 0.01  # below it, sampling overflows (1/T) or is greedy in all but name
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit integer
 TEXT_FIELDS_MAX_CHARS = 100_000  # a hard cap before any tokenizer sees a string
+# the cap of an answer that is measured rather than shown: evaluated, benchmarked, raced in
+# bench/, or sampled for preference pairs (the longest reference answer of the world is shorter)
+EVAL_MAX_NEW_TOKENS = 320
 
 
 class SettingsError(ValueError):

@@ -11,6 +11,7 @@ import pytest
 from pasta_core import lang
 from pasta_core.api import decode
 from pasta_core.models import load_model
+from pasta_core.settings import EVAL_MAX_NEW_TOKENS
 
 from .conftest import ROOT
 
@@ -32,7 +33,7 @@ def test_the_examples_cover_many_lanes_and_open_on_a_split() -> None:
 
 @pytest.mark.parametrize("ex", EXAMPLES, ids=[e["label"] for e in EXAMPLES])
 def test_the_shipped_model_splits_each_example_as_asked(tiny, ex) -> None:
-    trace = decode(tiny, ex["prompt"], mode="pasta", max_new_tokens=320)
+    trace = decode(tiny, ex["prompt"], mode="pasta", max_new_tokens=EVAL_MAX_NEW_TOKENS)
     want = len(lang.parse(ex["answer"])["chunks"]) if ex["parts"] else 0
     assert len(trace.document.chunks) == want, trace.annotated
     assert not trace.document.errors

@@ -27,6 +27,7 @@ from pathlib import Path
 from .. import metrics
 from ..api import decode
 from ..models import LoadedModel
+from ..settings import EVAL_MAX_NEW_TOKENS
 from ..settings import METHODS as RACE_METHODS
 from ..world import generate_split, judge_response
 from .evaluate import geomean, mean
@@ -75,7 +76,7 @@ def methods_in(names: list[str], models_dir: Path) -> list[Method]:
 
 
 def compare(models: dict[str, LoadedModel], methods: list[Method], split: str = "test",
-            n: int = 170, seed: int = 0, max_new_tokens: int = 320,
+            n: int = 170, seed: int = 0, max_new_tokens: int = EVAL_MAX_NEW_TOKENS,
             progress: bool = True) -> dict:
     """Every method on the same prompts; `models` maps a method's folder to its model."""
     from tqdm.auto import tqdm

@@ -27,6 +27,7 @@ from ..events import Trace
 from ..interpreter import Interpreter, Settings
 from ..layout import ThreadTokens, build_layout
 from ..models import LoadedModel
+from ..settings import EVAL_MAX_NEW_TOKENS
 from .data import TagGrammar, collate, from_layout
 from .loop import LogEntry, LoopConfig, bonbon_loss, run_loop, sequence_logprobs
 
@@ -52,7 +53,7 @@ class PrefConfig:
     rounds: int = 2
     temperature: float = 0.8
     top_p: float = 0.95
-    max_new_tokens: int = 320
+    max_new_tokens: int = EVAL_MAX_NEW_TOKENS
     # one gentle pass per round: IPO's margin is a sum over a whole answer, so a larger step
     # (2e-4, two epochs) overshot it by tens of nats and cost quality round after round
     loop: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=1, lr=5e-5,

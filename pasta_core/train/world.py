@@ -35,6 +35,7 @@ import torch
 from ..annotate import annotate
 from ..bench import cpu_machine
 from ..models import LoadedModel
+from ..settings import EVAL_MAX_NEW_TOKENS
 from ..world import SHAPES, grammar
 from ..world.prompts import (
     core_phrasings,
@@ -89,7 +90,7 @@ class WorldRecipe:
     # test prompts per evaluation: in held-out phrasings, and (n_eval_seen) in training ones
     n_eval: int = 340
     n_eval_seen: int = 170
-    eval_tokens: int = 320  # max_new_tokens of each evaluated answer
+    eval_tokens: int = EVAL_MAX_NEW_TOKENS  # max_new_tokens of each evaluated answer
     # share of the examples that also teach Skeleton-of-Thought's two prompts
     sot_rate: float = 0.15
     # long list requests (4-8 names, training phrasings and combinations) read back as SoT
