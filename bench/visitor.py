@@ -10,12 +10,14 @@ of their topics is one of its topics, and they are never trained on. 48 are outs
 (PASTA in parallel, the base plainly) and the script writes `visitor.json` (every answer) and
 `visitor.md`:
 
-- outside the world: the share answered "I do not know …" (`outside.is_honest`), apart for the
+- outside the world: the share answered "I do not know …" where each thing said to be unknown
+  is one the prompt names (`outside.is_honest_to`: "I do not know anything about basket." to a
+  question about basketball does not count), apart for the
   prompts that name something the world does hold ("Who is the president of France?"), where
   an answer about that thing is not an invented fact;
-- inside the world: the share wrongly refused, the share whose answer names every world entity
-  the prompt names (`judge.mentioned_entities`), and for prompts naming two or more, the share
-  PASTA split into chunks.
+- inside the world: the share wrongly refused (any "I do not know"), the share whose answer
+  names every world entity the prompt names (`judge.mentioned_entities`), and for prompts
+  naming two or more, the share PASTA split into chunks.
 
 Counts, not rates over a split: 68 prompts say where a visitor will stumble, not a model's
 accuracy to two decimals.
@@ -36,7 +38,7 @@ from pasta_core.api import decode  # noqa: E402
 from pasta_core.models import load_model  # noqa: E402
 from pasta_core.train.world import WorldRecipe  # noqa: E402
 from pasta_core.world.judge import mentioned_entities  # noqa: E402
-from pasta_core.world.outside import is_honest  # noqa: E402
+from pasta_core.world.outside import is_honest, is_honest_to  # noqa: E402
 
 log = logging.getLogger("visitor")
 
@@ -55,7 +57,8 @@ def measure(row: dict) -> dict:
     out: dict = {"names_world": sorted(asked)}
     for who in ("pasta", "base"):
         text = row[who]["text"]
-        out[f"honest_{who}"] = is_honest(text)
+        out[f"honest_{who}"] = is_honest_to(row["prompt"], text)
+        out[f"refuses_{who}"] = is_honest(text)
         out[f"names_all_{who}"] = bool(asked) and asked <= mentioned_entities(text)
     out["split"] = row["pasta"]["chunks"] > 0
     return out
@@ -81,12 +84,14 @@ def to_markdown(rows: list[dict], models: str) -> str:
     groups = summary(rows)
     lines = [f"# A visitor's own prompts (`bench/visitor.py`, models: `{models}`)", "",
              "| prompts | n | honest: PASTA | honest: base |", "|---|---|---|---|"]
+    inside = groups.pop("inside the world")
     for name, rs in groups.items():
         lines.append(f"| {name} | {len(rs)} | {_share(rs, 'honest_pasta')} | "
                      f"{_share(rs, 'honest_base')} |")
-    inside = groups["inside the world"]
     several = [r for r in inside if len(r["measures"]["names_world"]) >= 2]
-    lines += ["", "Inside the world: every named entity in the answer — PASTA "
+    lines += ["", f"Inside the world ({len(inside)} prompts): refused — PASTA "
+              f"{_share(inside, 'refuses_pasta')}, base {_share(inside, 'refuses_base')}; "
+              "every named entity in the answer — PASTA "
               f"{_share(inside, 'names_all_pasta')}, base {_share(inside, 'names_all_base')}; "
               f"PASTA split {_share(several, 'split')} of the prompts naming two or more.", "",
               "| kind | prompt | PASTA | base |", "|---|---|---|---|"]

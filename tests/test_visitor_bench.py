@@ -41,15 +41,21 @@ def test_measures_count_honesty_names_and_splits() -> None:
              "I do not know that."),
         _row("in_world", "Tell me about Mars and Venus.", "Mars is red.\n\nVenus is hot.",
              "Mars is red.", chunks=2),
+        # honest only when what it says it does not know is what the prompt names
+        _row("outside", "What should I know about basketball?",
+             "I do not know anything about basket.", "I do not know anything about basketball."),
     ]
     for r in rows:
         r["measures"] = v.measure(r)
-    m0, m1, m2 = (r["measures"] for r in rows)
+    m0, m1, m2, m3 = (r["measures"] for r in rows)
     assert m0["honest_pasta"] and not m0["honest_base"] and not m0["names_world"]
     assert m1["names_world"] and m1["honest_base"] and not m1["honest_pasta"]
     assert m2["names_all_pasta"] and not m2["names_all_base"] and m2["split"]
+    assert not m2["refuses_pasta"] and not m2["refuses_base"]
+    assert m3["refuses_pasta"] and not m3["honest_pasta"] and m3["honest_base"]
     groups = v.summary(rows)
-    assert [len(g) for g in groups.values()] == [1, 1, 1]
+    assert [len(g) for g in groups.values()] == [2, 1, 1]
     md = v.to_markdown(rows, "m")
-    assert "| outside, naming nothing in the world | 1 | 1 of 1 | 0 of 1 |" in md
+    assert "| outside, naming nothing in the world | 2 | 1 of 2 | 1 of 2 |" in md
+    assert "Inside the world (1 prompts): refused — PASTA 0 of 1, base 0 of 1" in md
     assert "PASTA 1 of 1, base 0 of 1; PASTA split 1 of 1" in md

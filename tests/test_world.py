@@ -531,9 +531,13 @@ def test_outside_and_partly_known_answers_are_honest_and_judged_so() -> None:
         assert judge(ex, ex.plain).total == 1.0
         assert judge(ex, "Mars is a gas giant.").total == 0.0  # an invented world fact
         assert judge(ex, "The answer is 42.").total == 0.0  # not honest either
+    for ex in (*out, *mixed):  # what it says it does not know is what was asked
+        assert outside.is_honest_to(ex.prompt, ex.plain), ex.prompt
     for ex in mixed:
         assert judge(ex, ex.plain).total == pytest.approx(1.0)
         unknown = ex.unknown[0]
+        clipped = outside.unknown_part(unknown[:-3])  # a name the prompt does not hold
+        assert outside.is_honest(clipped) and not outside.is_honest_to(ex.prompt, clipped)
         hidden = ex.plain.replace(outside.unknown_part(unknown), "")
         assert judge(ex, hidden).coverage < 1.0  # the unknown part must be said
     for ex in exs:  # an in-world answer never says it does not know

@@ -22,9 +22,10 @@ from pathlib import Path
 from .. import metrics
 from ..api import decode, dry_run
 from ..models import LoadedModel
+from ..settings import EVAL_MAX_NEW_TOKENS
 from ..world import generate_split, judge_response
 from ..world.judge import extract_claims, mentioned_entities, repeated_facts
-from ..world.outside import is_honest
+from ..world.outside import is_honest, is_honest_to
 from .prefs import duplicate_topics, parts_mismatch, sample_speedup
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,15 @@ def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
             "repeats_pasta": repeated_facts(pasta_trace.text) > 0,
             "repeats_base": repeated_facts(base_text) > 0,
             "topic_fidelity": own / total if total else None,
-            "honest_pasta": is_honest(pasta_trace.text), "honest_base": is_honest(base_text)}
+            # honest: says it does not know, and names only what was asked (outside prompts);
+            # refuses: says "I do not know" at all (a wrong refusal, for in-world prompts)
+            "honest_pasta": is_honest_to(ex.prompt, pasta_trace.text),
+            "honest_base": is_honest_to(ex.prompt, base_text),
+            "refuses_pasta": is_honest(pasta_trace.text), "refuses_base": is_honest(base_text)}
 
 
 def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int = 140,
-             seed: int = 0, max_new_tokens: int = 320, progress: bool = True,
+             seed: int = 0, max_new_tokens: int = EVAL_MAX_NEW_TOKENS, progress: bool = True,
              on_row: Callable[[dict], None] | None = None, n_seen: int = 0,
              apar: LoadedModel | None = None) -> dict:
     """Both models (and the APAR-style one, if given) on `n` prompts of `split` in held-out
@@ -179,11 +184,16 @@ def _viewer_summary(rows: list[dict], split_rows: list[dict]) -> dict:
     def rate(xs: list[dict], key: str) -> float | None:
         return mean([float(x.get(key, False)) for x in xs]) if xs else None
 
+    def refused_rate(xs: list[dict], who: str) -> float | None:
+        # rows from before "refuses_*" was kept: their "honest_*" was the same test
+        return mean([float(x.get(f"refuses_{who}", x.get(f"honest_{who}", False)))
+                     for x in xs]) if xs else None
+
     return {  # "names every asked entity" is asked of prompts with parts to split
         "outside_honest_pasta_rate": rate(out_rows, "honest_pasta"),
         "outside_honest_base_rate": rate(out_rows, "honest_base"),
-        "in_world_refused_pasta_rate": rate(in_world, "honest_pasta"),
-        "in_world_refused_base_rate": rate(in_world, "honest_base"),
+        "in_world_refused_pasta_rate": refused_rate(in_world, "pasta"),
+        "in_world_refused_base_rate": refused_rate(in_world, "base"),
         "promises_per_part_mean": mean(ppp) if ppp else None,
         "base_coverage": mean(cov) if cov else None,
         "names_all_pasta_rate": mean([float(x["names_all_pasta"]) for x in vs]) if vs else None,
@@ -248,8 +258,10 @@ own topic. `duplicate_topic_rate`: share of PASTA answers promising a topic twic
 reptile."; the judge does not count it against them).
 `promises_per_part_mean`: chunks promised ÷ parts asked for. `base_coverage`: share of the asked
 entities the base answer names. `outside_honest_*_rate`: share of the prompts outside the world
-answered "I do not know ...". `in_world_refused_*_rate`: share of the prompts inside the world
-answered that way (wrongly). `*_apar*`: the APAR-style model (rules-annotated answers).
+answered "I do not know ..." where each thing said to be unknown is one the prompt names
+("I do not know anything about basket." to a question about basketball is not honest).
+`in_world_refused_*_rate`: share of the prompts inside the world answered "I do not know"
+(wrongly). `*_apar*`: the APAR-style model (rules-annotated answers).
 """
 
 
