@@ -286,9 +286,10 @@ def test_flawed_answers_score_clearly_lower() -> None:
         if (ex.splittable and len(set(ex.entities)) >= 2
                 and not (ex.unknown and ex.parts[-1].topic in ex.unknown[0])):
             missing = _drop_last_part(ex)
-            # (a part whose entity another part still names, as the periodic table in
-            # "Phosphorus is in period 3 of the periodic table", costs recall only)
-            if mentioned_entities(ex.plain) - mentioned_entities(missing):
+            # (a part whose asked entity the answer still names, as the periodic table in
+            # "Phosphorus is in period 3 of the periodic table" or a planet in the list that
+            # opens "Go through all of the planets.", costs recall only)
+            if set(ex.entities) & (mentioned_entities(ex.plain) - mentioned_entities(missing)):
                 counts["missing"] += 1
                 # one part of n missing costs its share: 0.15 up to 6 parts, then 0.9 / n
                 cost = min(0.15, 0.9 / len(ex.parts))
