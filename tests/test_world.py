@@ -16,12 +16,14 @@ from pasta_core.world.judge import extract_claims, judge, mentioned_entities, re
 from pasta_core.world.outside import is_honest
 from pasta_core.world.prompts import (
     CORE_TEMPLATES,
+    EVERYDAY_TEMPLATES,
     SHAPES,
     SPLITS,
     Example,
     Part,
     Piece,
     core_phrasings,
+    everyday_requests,
     generate_split,
     phrasings,
     reading_drills,
@@ -523,6 +525,30 @@ def test_outside_topics_name_nothing_in_the_world() -> None:
         assert not mentioned_entities(name[:1].upper() + name[1:]), name
 
 
+def test_composed_everyday_requests_are_outside_and_held_out() -> None:
+    fixed = [t.lower().removeprefix("the ") for t in (*outside.EVERYDAY, *outside.REAL_UNKNOWN)]
+    for topic in (*outside.TASKS, *outside.CONCEPTS, *outside.SUBJECTS):
+        # nothing the world holds, and neither a fixed request's topic nor a known-unknown name
+        assert not mentioned_entities(topic[:1].upper() + topic[1:]), topic
+        assert not mentioned_entities(topic), topic
+        low = topic.lower()
+        assert not any(re.search(rf"\b{re.escape(low)}\b", f) or
+                       re.search(rf"\b{re.escape(f)}\b", low) for f in fixed), topic
+    train, test = everyday_requests("train", 400), everyday_requests("test", 40)
+    assert everyday_requests("train", 400) == train  # deterministic
+    kinds = {k for e in train for k in ("{task}", "{concept}", "{form}")
+             if k in EVERYDAY_TEMPLATES[int(e.template_id.split("/")[1])]}
+    assert kinds == {"{task}", "{concept}", "{form}"}
+    train_topics = {e.split_key[0] for e in train}
+    for ex in test:  # a test topic and wording are never trained on
+        assert ex.split_key[0] not in train_topics, ex.prompt
+        assert grammar.option_split(int(ex.template_id.split("/")[1])) == "test"
+    for ex in (*train, *test):  # the one honest answer, judged so; nothing false passes
+        assert ex.outside and not ex.entities and outside.is_honest_to(ex.prompt, ex.plain)
+        assert judge(ex, ex.plain).total == 1.0, ex.prompt
+        assert judge(ex, "Mars is a gas giant.").total == 0.0
+
+
 def test_outside_and_partly_known_answers_are_honest_and_judged_so() -> None:
     exs = examples("test", 340)
     out = [e for e in exs if e.shape == "outside"]
@@ -532,6 +558,8 @@ def test_outside_and_partly_known_answers_are_honest_and_judged_so() -> None:
         assert judge(ex, ex.plain).total == 1.0
         assert judge(ex, "Mars is a gas giant.").total == 0.0  # an invented world fact
         assert judge(ex, "The answer is 42.").total == 0.0  # not honest either
+        # an "I do not know" about a thing nobody asked about is not honest
+        assert judge(ex, outside.unknown_part("the Zzyzxq River")).total == 0.0
     for ex in (*out, *mixed):  # what it says it does not know is what was asked
         assert outside.is_honest_to(ex.prompt, ex.plain), ex.prompt
     for ex in mixed:

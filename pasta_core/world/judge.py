@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 
 from pasta_core import lang
 from pasta_core.world.facts import CATEGORIES, ENTITIES, Entity
-from pasta_core.world.outside import is_honest, says_unknown
+from pasta_core.world.outside import is_honest_to, says_unknown
 
 if TYPE_CHECKING:
     from pasta_core.world.prompts import Example
@@ -317,8 +317,8 @@ def _score(example: Example, text: str) -> JudgeScore:
     false_claims = len(claims) - true_claims
     precision = true_claims / (true_claims + FALSE_WEIGHT * false_claims) if claims else 1.0
     recall, asked, stated = _recall(example, claims)
-    if example.outside:  # the one right answer: say so, and state nothing false
-        honest = float(is_honest(text))
+    if example.outside:  # the one right answer: say so about what was asked, state nothing false
+        honest = float(is_honest_to(example.prompt, text))
         return JudgeScore(precision=precision, recall=honest, coverage=honest,
                           total=precision**2 * honest, claims=len(claims),
                           true_claims=true_claims, facts_asked=0, facts_stated=0,
