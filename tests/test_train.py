@@ -28,7 +28,7 @@ from pasta_core.train.loop import (
     token_logprobs,
 )
 from pasta_core.train.prefs import PrefConfig, dominates, pareto_front
-from pasta_core.train.stages import save_run, stage1, stage2, world_data
+from pasta_core.train.stages import save_run, stage1, stage2, stage2_prompts, world_data
 
 FORCED = (
     "Two parts:"
@@ -213,6 +213,17 @@ def test_stage2_records_points_pairs_and_fronts(lm):
     assert out["fronts"]["0"] == pareto_front([(p["speedup"], p["quality"])
                                                for p in out["points"]])
     assert all(h["extra"].keys() >= {"sft", "ipo", "margin"} for h in out["history"])
+
+
+def test_stage2_pool_holds_everyday_requests_at_its_share(lm):
+    world, _ = world_data(lm, 90, seed=4)
+    assert stage2_prompts(lm, 90, 0.0, seed=4) == world  # off: the world's examples alone
+    pool = stage2_prompts(lm, 90, 0.1, seed=4)
+    assert pool[:90] == world and len(pool) == 100  # 10 of 100: a tenth
+    extra = pool[90:]
+    assert all(e.outside and e.split == "train" and e.template_id.startswith("everyday/")
+               for e in extra)
+    assert len({e.prompt for e in extra}) > 5
 
 
 def test_bf16_autocast_trains_and_keeps_fp32_weights(lm):

@@ -241,8 +241,8 @@ class Pipeline:
     def stage2(self, lm: LoadedModel) -> None:
         key, plan = "stage2", self.plan
         self.hooks.phase(key, state="running", detail="preparing world prompts")
-        examples, _ = stages.world_data(lm, self.cfg.examples, seed=self.cfg.seed)
         cfg = plan.pref or self.cfg.pref(plan.max_steps)
+        examples = stages.stage2_prompts(lm, self.cfg.examples, cfg.everyday, seed=self.cfg.seed)
         watch = _Stage2Watch(self.hooks, cfg.rounds, min(cfg.prompts, len(examples)),
                              cfg.n_samples, cfg.loop.epochs)
         out = stages.stage2(lm, examples, cfg, self.cfg.lora, on_log=watch.on_log,

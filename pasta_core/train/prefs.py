@@ -4,7 +4,9 @@ Each round: for every training prompt, the interpreter samples N annotated respo
 current model; each is scored `theoretical_speedup + λ · quality` (judge), less a penalty
 when its tags do not parse (docs/PASTA_LANG.md §3: the interpreter copes, but the answer is
 not what the model meant to promise), one when it promises a topic twice, and one for each
-promise more or fewer than the parts the prompt asks for; the best and the worst form a pair;
+promise more or fewer than the parts the prompt asks for; the best and the worst form a pair
+(the world recipe adds everyday requests outside the world to the prompt pool:
+`PrefConfig.everyday`);
 the model trains with BoNBoN (SFT on the best + IPO on best vs worst, against the stage-1
 reference). Every sample's (speed-up, quality) point and each round's Pareto front are
 recorded — the paper's picture.
@@ -47,6 +49,11 @@ class PrefConfig:
     # left out makes a shorter answer and a part split twice a faster one, so neither the
     # speed-up term nor the judge's coverage share alone holds an answer to one promise a part
     parts_penalty: float = 1.0
+    # share of the prompt pool that is everyday requests outside the world, composed from a
+    # form and a topic (`prompts.everyday_requests`, training topics and wordings): the judge
+    # scores only an honest "I do not know" answer to one of them, so stage 2 teaches it on
+    # requests no earlier stage read
+    everyday: float = 0.0
     grammar_weight: float = 1.0  # stage 1's penalty on forbidden tags, in the SFT term
     beta: float = 0.1  # IPO's β
     alpha: float = 0.5  # weight of the SFT term

@@ -18,7 +18,7 @@ import torch
 
 from ..models import LoadedModel
 from ..world import Example, generate_split, judge_response
-from ..world.prompts import render_annotated
+from ..world.prompts import everyday_requests, render_annotated
 from .config import TrainConfig
 from .data import Record, TagGrammar, encode_record, grammar_contexts
 from .loop import LogEntry, LoopConfig, train_sft
@@ -45,6 +45,15 @@ def world_data(lm: LoadedModel, n: int, seed: int = 0, split: str = "train",
     slack = (lambda: 10 * rng.randint(0, promise_slack // 10)) if promise_slack else None
     return examples, [Record(ex.prompt, render_annotated(ex, lm.count_tokens, slack))
                       for ex in examples]
+
+
+def stage2_prompts(lm: LoadedModel, n: int, everyday: float = 0.0,
+                   seed: int = 0) -> list[Example]:
+    """Stage 2's prompt pool: `n` world training examples, and everyday requests outside the
+    world (`prompts.everyday_requests`) to make up the share `everyday` of the pool."""
+    examples, _ = world_data(lm, n, seed=seed)
+    extra = round(everyday / (1 - everyday) * len(examples)) if 0 < everyday < 1 else 0
+    return examples + everyday_requests("train", extra, seed=seed)
 
 
 def _trainable(lm: LoadedModel, lora: bool) -> torch.nn.Module:

@@ -124,8 +124,9 @@ class WorldRecipe:
     promise_slack: int = PROMISE_SLACK
     # stage 2: the "full" preset's settings (config.py), over more prompts and one more round
     # (bench/results-cpu/stage2-variants.md: λ = 3, or 256 prompts × 4 rounds, did no better)
+    # A tenth of its prompt pool is everyday requests outside the world (PrefConfig.everyday)
     stage2: PrefConfig = field(default_factory=lambda: _bf16_loop(
-        preset("full", prompts=128, rounds=3).pref()))
+        preset("full", prompts=128, rounds=3).pref(everyday=0.1)))
 
     @classmethod
     def quick(cls) -> WorldRecipe:

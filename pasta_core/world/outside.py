@@ -2,7 +2,10 @@
 
 Three kinds of prompt fall outside the world:
 
-* everyday questions and tasks ("How do I bake bread?", "Write a poem about autumn.");
+* everyday questions and tasks: a fixed list (``EVERYDAY``: "How do I bake bread?"), and
+  requests composed from a form and a topic (``compose_everyday``: "How do I sew on a button?",
+  "What is a mortgage?", "Write a riddle about a lighthouse."), which only stage 2 reads
+  (``prompts.everyday_requests``);
 * real things the world has no facts about ("the Eiffel Tower", "chess");
 * invented names, alone or with a category's noun ("the planet Zorblax", "the kelvaphone").
 
@@ -11,7 +14,10 @@ suggests a request it can answer. A list that mixes known and unknown things is 
 by part: the known ones as usual, each unknown one with "I do not know anything about X."
 
 Which topics may appear in which split is decided by hashing the topic, as entity
-combinations are (``prompts.split_of_combination``), so test topics are never trained on.
+combinations are (``prompts.split_of_combination``), so test topics are never trained on; a
+composed request's form is held out by its template's index, like any other phrasing. None of
+the composed topics names anything in the world (tested), and none repeats a fixed
+``EVERYDAY`` request's topic or a ``REAL_UNKNOWN`` name.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ import re
 
 from pasta_core.world.facts import CATEGORIES, ENTITIES
 
-__all__ = ["EVERYDAY", "HONEST", "REAL_UNKNOWN", "invented_name", "is_honest", "is_honest_to",
-           "outside_answer", "says_unknown", "unknown_part"]
+__all__ = ["CONCEPTS", "EVERYDAY", "FORMS", "HONEST", "REAL_UNKNOWN", "SUBJECTS", "TASKS",
+           "compose_everyday", "invented_name", "is_honest", "is_honest_to", "outside_answer",
+           "says_unknown", "unknown_part"]
 
 # an honest answer always holds these words (the eval's test for one)
 HONEST = "I do not know"
@@ -64,6 +71,69 @@ REAL_UNKNOWN: tuple[str, ...] = (
     "the Statue of Liberty", "tulips", "the internet", "basketball",
     "the Colosseum", "skateboarding", "origami", "earthquakes", "chocolate",
 )
+
+# the slots of the composed everyday requests: things to do ("How do I {task}?"), things to
+# explain ("What is {concept}?"), and writing tasks ("Write {form} about {subject}.")
+TASKS: tuple[str, ...] = (
+    "fix a leaking tap", "train a puppy", "save money each month", "write a good CV",
+    "plant a tree", "clean a laptop keyboard", "sleep better", "remove a wine stain",
+    "start running", "paint a bedroom wall", "knit a scarf", "make friends at a new school",
+    "study for an exam", "stop putting things off", "set up a fish tank", "fold a fitted sheet",
+    "unclog a sink", "hang a picture frame", "make a weekly budget", "prepare for a marathon",
+    "brew green tea", "make lemonade", "cook rice", "wrap a present", "clean windows",
+    "learn to juggle", "build a birdhouse", "sharpen a kitchen knife", "reset a router",
+    "back up my phone", "write a thank-you note", "organise my wardrobe",
+    "keep houseplants alive", "calm down before a speech", "learn to draw faces",
+    "start a podcast", "repot a cactus", "pack for a camping trip", "read faster",
+    "memorise a speech", "stretch after exercise", "make pizza dough", "decorate a cupcake",
+    "sew on a button", "polish shoes", "choose a laptop", "apply for a passport",
+    "improve my handwriting", "start a book club", "cut my own hair", "get rid of hiccups",
+    "plan a surprise party", "whistle with my fingers", "solve a Rubik's cube",
+    "ask for a pay rise", "write a short email to my teacher", "wash a wool jumper",
+    "learn to type faster", "fall asleep on a plane",
+)
+CONCEPTS: tuple[str, ...] = (
+    "a mortgage", "the water cycle", "an election", "evolution", "a credit score", "recycling",
+    "cloud storage", "a tax return", "the immune system", "a recession", "a sonnet",
+    "a hurricane", "friction", "a metaphor", "the placebo effect", "compound interest",
+    "a spreadsheet", "an allergy", "insulin", "the food chain", "minimalism", "a noun",
+    "an adjective", "the Renaissance", "feudalism", "a pension", "a startup", "cybersecurity",
+    "nutrition", "jet lag", "procrastination", "a sitcom", "a treaty", "a vegan diet",
+    "a thermostat", "an algorithm", "a referendum", "a monarchy", "a pandemic", "humidity",
+    "a fossil", "a glacier", "erosion", "a wind turbine", "a hybrid car", "a museum",
+    "a mutual fund", "the nervous system", "a tsunami", "a trade union", "a podcast",
+    "a search engine", "an ecosystem", "the circulatory system", "a gift card",
+    "an opera", "a sundial", "a villanelle", "supply and demand", "a vaccine trial",
+)
+FORMS: tuple[str, ...] = (
+    "a poem", "a short story", "a letter", "a speech", "a riddle", "an essay", "a slogan",
+    "a diary entry", "a bedtime story", "a toast", "a product review", "a fable",
+)
+SUBJECTS: tuple[str, ...] = (
+    "friendship", "a rainy day", "my grandmother", "a lost umbrella",
+    "the first day of school", "a busy kitchen", "winter", "a city at night", "kindness",
+    "a broken clock", "my best friend", "a long train journey", "the weekend", "a snowman",
+    "a lighthouse", "homework", "a lonely robot", "the library", "a garden in spring",
+    "courage", "a picnic", "growing up", "a cup of tea", "a new neighbour",
+    "the end of the holidays", "an old bicycle", "a school trip", "a secret door",
+    "the smell of rain", "a pirate ship", "a brave knight", "time travel", "a magic hat",
+    "a sleepy village", "a forgotten toy", "a haunted house", "my hometown", "teamwork",
+    "a rainy Monday", "a tiny mouse", "a noisy washing machine", "a paper kite",
+)
+
+
+def compose_everyday(template: str, rng: random.Random) -> tuple[str, str]:
+    """A composed everyday request (``template`` holds ``{task}``, ``{concept}`` or ``{form}``
+    and ``{subject}``) and the topic that decides its split."""
+    if "{task}" in template:
+        topic = rng.choice(TASKS)
+        return template.format(task=topic), topic
+    if "{concept}" in template:
+        topic = rng.choice(CONCEPTS)
+        return template.format(concept=topic), topic
+    topic = rng.choice(SUBJECTS)
+    return template.format(form=rng.choice(FORMS), subject=topic), topic
+
 
 _SYLLABLES = ("zor", "bla", "quen", "thi", "mir", "ova", "kel", "va", "dru", "nix", "pel",
               "tra", "gho", "rin", "sal", "vex", "lum", "ora", "fen", "dax", "yul", "bri",

@@ -1154,6 +1154,46 @@ def generate_split(split: str, n: int, seed: int = 0,
 
 
 # --------------------------------------------------------------------------------------------
+# Everyday requests composed from a form and a topic (stage 2's prompts)
+# --------------------------------------------------------------------------------------------
+
+# how a composed everyday request is worded (outside.compose_everyday fills the slots); held
+# out by index like the shapes' templates (grammar.option_split)
+EVERYDAY_TEMPLATES: tuple[str, ...] = (
+    "How do I {task}?", "Can you explain how to {task}?", "What is {concept}?",
+    "Write {form} about {subject}.", "Tell me how to {task}.", "Explain {concept}.",
+    "Write {form} about {subject} for me.", "I need help to {task}.",
+    "Can you tell me what {concept} is?", "Write {form} on {subject}, please.",
+    "Give me advice on how to {task}.", "Describe {concept} in simple words.",
+    "Please write {form} about {subject}.", "How would I {task}?", "What does {concept} mean?",
+)
+
+
+def everyday_requests(split: str, n: int, seed: int = 0) -> list[Example]:
+    """``n`` everyday requests outside the world, composed from a form and a topic ("How do I
+    sew on a button?"), whose topic (hashed) and wording (template, opener and closer, by index)
+    belong to ``split``; each answered with the honest "I do not know" answer. Not part of
+    ``generate_split``: stage 2 adds them to its prompt pool (``PrefConfig.everyday``), so the
+    data of every earlier stage stays as it was. Deterministic in (split, n, seed)."""
+    split = _norm_split(split)
+    rng = random.Random(f"pasta-everyday|{split}|{seed}")
+    indices = [i for i in range(len(EVERYDAY_TEMPLATES)) if grammar.option_split(i) == split]
+    out: list[Example] = []
+    while len(out) < n:
+        index = rng.choice(indices)
+        prompt, topic = outside.compose_everyday(EVERYDAY_TEMPLATES[index], rng)
+        if split_of_combination([topic]) != split:
+            continue
+        example = _ex("outside", False, prompt, [], [], [Piece(outside.outside_answer(rng))],
+                      outside=True, split_key=[topic])
+        example.split, example.phrasing = split, split
+        example.template_id = f"everyday/{index}"
+        example.prompt = _cap(grammar.dress(example.prompt, rng, split))
+        out.append(example)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Reading drills (training only)
 # --------------------------------------------------------------------------------------------
 
