@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +33,6 @@ def test_the_prompt_file_is_hand_written_and_labelled() -> None:
                  for e in generate_split(split, 600)}
     assert not generated & {r["prompt"] for r in rows}  # none is one of the grammar's
     # nor about a topic of stage 2's everyday requests ("a noun" is no topic of "a noun's")
-    import re
-
     from pasta_core.world import outside
 
     asked = " ".join(r["prompt"].lower() for r in rows)

@@ -1089,13 +1089,14 @@ def _template_indices(shape: Shape, split: str) -> list[int]:
     return [i for i in range(n) if grammar.option_split(i) == split]
 
 
-def generate_example(shape_name: str, split: str, rng: random.Random,
+def generate_example(shape_name: str | Shape, split: str, rng: random.Random,
                      max_tries: int = 400, phrasing: str | None = None) -> Example | None:
-    """One example of a shape whose entity combination belongs to ``split`` and whose phrasing
-    (core template, opener, closer) belongs to ``phrasing`` (default: ``split``)."""
+    """One example of a shape (a name in ``SHAPES``, or a ``Shape`` such as
+    ``EVERYDAY_SHAPE``) whose entity combination belongs to ``split`` and whose phrasing (core
+    template, opener, closer) belongs to ``phrasing`` (default: ``split``)."""
     split = _norm_split(split)
     phrasing = _norm_split(phrasing or split)
-    shape = SHAPES[shape_name]
+    shape = SHAPES[shape_name] if isinstance(shape_name, str) else shape_name
     indices = _template_indices(shape, phrasing)
     for _ in range(max_tries):
         index = rng.choice(indices)
@@ -1157,6 +1158,14 @@ def generate_split(split: str, n: int, seed: int = 0,
 # Everyday requests composed from a form and a topic (stage 2's prompts)
 # --------------------------------------------------------------------------------------------
 
+def _build_everyday(rng: random.Random, template: str, split: str) -> Example | None:
+    prompt, topic = outside.compose_everyday(template, rng)
+    if split_of_combination([topic]) != split:
+        return None
+    return _ex("outside", False, prompt, [], [], [Piece(outside.outside_answer(rng))],
+               outside=True, split_key=[topic])
+
+
 # how a composed everyday request is worded (outside.compose_everyday fills the slots); held
 # out by index like the shapes' templates (grammar.option_split)
 EVERYDAY_TEMPLATES: tuple[str, ...] = (
@@ -1167,6 +1176,9 @@ EVERYDAY_TEMPLATES: tuple[str, ...] = (
     "Give me advice on how to {task}.", "Describe {concept} in simple words.",
     "Please write {form} about {subject}.", "How would I {task}?", "What does {concept} mean?",
 )
+# not one of SHAPES (generate_split never draws it); its examples are of shape "outside"
+EVERYDAY_SHAPE = Shape("everyday", False, "an everyday request outside the world",
+                       EVERYDAY_TEMPLATES, _build_everyday)
 
 
 def everyday_requests(split: str, n: int, seed: int = 0) -> list[Example]:
@@ -1177,19 +1189,11 @@ def everyday_requests(split: str, n: int, seed: int = 0) -> list[Example]:
     data of every earlier stage stays as it was. Deterministic in (split, n, seed)."""
     split = _norm_split(split)
     rng = random.Random(f"pasta-everyday|{split}|{seed}")
-    indices = [i for i in range(len(EVERYDAY_TEMPLATES)) if grammar.option_split(i) == split]
     out: list[Example] = []
     while len(out) < n:
-        index = rng.choice(indices)
-        prompt, topic = outside.compose_everyday(EVERYDAY_TEMPLATES[index], rng)
-        if split_of_combination([topic]) != split:
-            continue
-        example = _ex("outside", False, prompt, [], [], [Piece(outside.outside_answer(rng))],
-                      outside=True, split_key=[topic])
-        example.split, example.phrasing = split, split
-        example.template_id = f"everyday/{index}"
-        example.prompt = _cap(grammar.dress(example.prompt, rng, split))
-        out.append(example)
+        example = generate_example(EVERYDAY_SHAPE, split, rng)
+        if example is not None:  # None: 400 draws without a topic of the split
+            out.append(example)
     return out
 
 
