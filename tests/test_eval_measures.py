@@ -53,3 +53,16 @@ def test_a_fact_said_twice_in_a_chunk_or_the_base_answer_is_caught(lm):
     m = viewer_measures(ex, trace, f"{ex.plain} {sentence}")
     assert m["repeats_pasta"] and m["repeats_base"]
     assert not m["duplicate_topic"]  # one topic, promised once: a different slip
+
+
+def test_an_outside_suggestion_naming_one_thing_twice_is_caught(lm):
+    ex = example("outside")
+    trace = decode(lm, ex.prompt, force=ex.plain, max_new_tokens=600)
+    m = viewer_measures(ex, trace, ex.plain)
+    assert m["suggests_twice_pasta"] is False and m["honest_pasta"]
+    slip = ex.plain.split("Try: ")[0] + "Try: Make a study sheet on the flamingo and the flamingo."
+    trace = decode(lm, ex.prompt, force=slip, max_new_tokens=600)
+    m = viewer_measures(ex, trace, slip)
+    assert m["suggests_twice_pasta"] and m["suggests_twice_base"] and m["honest_pasta"]
+    # an answer with no suggestion is not counted either way
+    assert viewer_measures(ex, trace, "Mars is a planet.")["suggests_twice_base"] is None

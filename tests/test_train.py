@@ -215,6 +215,34 @@ def test_stage2_records_points_pairs_and_fronts(lm):
     assert all(h["extra"].keys() >= {"sft", "ipo", "margin"} for h in out["history"])
 
 
+def test_stage2_greedy_first_sample_and_repeat_penalty(lm, monkeypatch):
+    from pasta_core.train import prefs
+
+    examples, _ = world_data(lm, 2, seed=2)
+    greedy_texts = {ex.prompt: decode(lm, ex.prompt, max_new_tokens=16).text for ex in examples}
+    seen: list[tuple[str, bool, str]] = []
+    real = prefs.sample
+
+    def spy(lm_, prompt, seed, cfg, greedy=False):
+        trace = real(lm_, prompt, seed, cfg, greedy)
+        seen.append((prompt, greedy, trace.text))
+        return trace
+
+    monkeypatch.setattr(prefs, "sample", spy)
+    cfg = PrefConfig(prompts=2, n_samples=3, rounds=1, max_new_tokens=16, temperature=1.0,
+                     error_penalty=0, duplicate_penalty=0, parts_penalty=0, greedy_first=True,
+                     repeat_penalty=2.0, loop=LoopConfig(epochs=1, lr=1e-5, batch_tokens=1024))
+    repeated = set(greedy_texts.values())  # "says something twice": the greedy answers here
+    out = prefs.run_stage2(lm, examples, lambda ex, text: 0.5, cfg, progress=False,
+                           repeats=lambda text: text in repeated)
+    assert [g for _, g, _ in seen] == [True, False, False] * 2  # the first sample is greedy
+    assert all(text == greedy_texts[p] for p, g, text in seen if g)
+    for (_, greedy, text), pt in zip(seen, out["points"], strict=True):
+        lost = 2.0 if text in repeated else 0.0
+        assert pt["score"] == pytest.approx(pt["speedup"] + 0.5 - lost)
+        assert not greedy or lost == 2.0
+
+
 def test_stage2_pool_holds_everyday_requests_at_its_share(lm):
     world, _ = world_data(lm, 90, seed=4)
     assert stage2_prompts(lm, 90, 0.0, seed=4) == world  # off: the world's examples alone

@@ -574,6 +574,24 @@ def test_outside_and_partly_known_answers_are_honest_and_judged_so() -> None:
             assert not is_honest(ex.plain), ex.prompt
 
 
+def test_an_outside_answers_suggestion_is_read_and_a_name_said_twice_is_caught() -> None:
+    from pasta_core.world.judge import says_twice
+
+    known = {e.name.lower().removeprefix("the ") for e in ENTITIES.values()}
+    rng = random.Random(3)
+    for _ in range(200):  # the world's answers suggest two or three different things
+        text = outside.outside_answer(rng, rng.choice((None, "the Zorblax River")))
+        names = outside.suggested(text)
+        assert names is not None and len(names) in (2, 3) and len(set(names)) == len(names)
+        assert set(names) <= known, names
+        assert not says_twice(text)
+    slip = "Sorry. Try: Make a study sheet on the flamingo and the flamingo."
+    assert outside.suggested(slip) == ["flamingo", "flamingo"] and says_twice(slip)
+    assert says_twice("Mars is a red planet. It is a rocky planet. Mars is a rocky planet.")
+    assert outside.suggested("Mars is a rocky planet.") is None
+    assert not says_twice("Mars is a rocky planet.")
+
+
 def test_the_prompt_builder_words_requests_in_training_phrasings() -> None:
     from pasta_core.world.builder import KINDS
 

@@ -25,7 +25,7 @@ from ..models import LoadedModel
 from ..settings import EVAL_MAX_NEW_TOKENS
 from ..world import generate_split, judge_response
 from ..world.judge import extract_claims, mentioned_entities, repeated_facts
-from ..world.outside import is_honest, is_honest_to
+from ..world.outside import is_honest, is_honest_to, suggested
 from .prefs import duplicate_topics, parts_mismatch, sample_speedup
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,19 @@ def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
             "duplicate_topic": duplicate_topics(pasta_trace),
             "repeats_pasta": repeated_facts(pasta_trace.text) > 0,
             "repeats_base": repeated_facts(base_text) > 0,
+            # a "Try: …" suggestion naming one thing twice (None: the answer makes none)
+            "suggests_twice_pasta": _names_twice(suggested(pasta_trace.text)),
+            "suggests_twice_base": _names_twice(suggested(base_text)),
             "topic_fidelity": own / total if total else None,
             # honest: says it does not know, and names only what was asked (outside prompts);
             # refuses: says "I do not know" at all (a wrong refusal, for in-world prompts)
             "honest_pasta": is_honest_to(ex.prompt, pasta_trace.text),
             "honest_base": is_honest_to(ex.prompt, base_text),
             "refuses_pasta": is_honest(pasta_trace.text), "refuses_base": is_honest(base_text)}
+
+
+def _names_twice(names: list[str] | None) -> bool | None:
+    return None if names is None else len(names) != len(set(names))
 
 
 def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int = 140,
@@ -205,6 +212,10 @@ def _viewer_summary(rows: list[dict], split_rows: list[dict]) -> dict:
         # rows from before the measure have no key: no rate rather than a made-up 0
         "repeats_pasta_rate": rate([x for x in v if "repeats_pasta" in x], "repeats_pasta"),
         "repeats_base_rate": rate([x for x in v if "repeats_base" in x], "repeats_base"),
+        "suggests_twice_pasta_rate": rate([x for x in v if x.get("suggests_twice_pasta")
+                                           is not None], "suggests_twice_pasta"),
+        "suggests_twice_base_rate": rate([x for x in v if x.get("suggests_twice_base")
+                                          is not None], "suggests_twice_base"),
     }
 
 
@@ -215,7 +226,8 @@ SPEED_COLUMNS = ["n", "judge_pasta", "judge_base", "judge_apar", "wall_speedup_g
 VIEWER_COLUMNS = ["n", "promise_rate_splittable", "names_all_pasta_rate", "names_all_base_rate",
                   "base_coverage", "one_promise_per_part_rate", "promises_per_part_mean",
                   "topic_fidelity", "duplicate_topic_rate", "repeats_pasta_rate",
-                  "repeats_base_rate", "parse_ok_rate",
+                  "repeats_base_rate", "suggests_twice_pasta_rate", "suggests_twice_base_rate",
+                  "parse_ok_rate",
                   "outside_honest_pasta_rate", "outside_honest_base_rate",
                   "in_world_refused_pasta_rate", "in_world_refused_base_rate"]
 
@@ -256,6 +268,8 @@ per asked part. `topic_fidelity`: share of the facts stated in chunks that are a
 own topic. `duplicate_topic_rate`: share of PASTA answers promising a topic twice.
 `repeats_*_rate`: share of answers that state one fact twice ("It is a reptile. It is a
 reptile."; the judge does not count it against them).
+`suggests_twice_*_rate`: of the answers that end with a "Try: …" suggestion, the share whose
+suggestion names one thing twice ("Make a study sheet on the flamingo and the flamingo.").
 `promises_per_part_mean`: chunks promised ÷ parts asked for. `base_coverage`: share of the asked
 entities the base answer names. `outside_honest_*_rate`: share of the prompts outside the world
 answered "I do not know ..." where each thing said to be unknown is one the prompt names

@@ -18,6 +18,7 @@ import torch
 
 from ..models import LoadedModel
 from ..world import Example, generate_split, judge_response
+from ..world.judge import says_twice
 from ..world.prompts import everyday_requests, render_annotated
 from .config import TrainConfig
 from .data import Record, TagGrammar, encode_record, grammar_contexts
@@ -97,7 +98,7 @@ def stage2(lm: LoadedModel, examples: list[Example], cfg: PrefConfig, lora: bool
     model = _trainable(lm, lora)
     lm_view = LoadedModel(lm.spec, model, lm.tokenizer, lm.device, lm.dtype, lm.eos_token_ids)
     out = run_stage2(lm_view, examples, lambda ex, text: judge_response(ex, text).total, cfg,
-                     **kw)
+                     repeats=says_twice, **kw)
     _merge(lm, model, lora)
     return out
 

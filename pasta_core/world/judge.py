@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 
 from pasta_core import lang
 from pasta_core.world.facts import CATEGORIES, ENTITIES, Entity
-from pasta_core.world.outside import is_honest_to, says_unknown
+from pasta_core.world.outside import is_honest_to, says_unknown, suggested
 
 if TYPE_CHECKING:
     from pasta_core.world.prompts import Example
@@ -62,6 +62,7 @@ __all__ = [
     "judge_response",
     "mentioned_entities",
     "repeated_facts",
+    "says_twice",
     "splice",
 ]
 
@@ -373,6 +374,16 @@ def repeated_facts(response: object) -> int:
         log.exception("repeated_facts failed; counting 0")
         return 0
     return len(facts) - len(set(facts))
+
+
+def says_twice(response: object) -> bool:
+    """Whether a response says something twice that a reader would notice: a fact restated
+    (:func:`repeated_facts`), or a suggestion that names one thing twice ("Try: Make a study
+    sheet on the flamingo and the flamingo."). Stage 2 takes its ``repeat_penalty`` off such
+    a sample."""
+    text = _read(response)
+    names = suggested(text)
+    return repeated_facts(text) > 0 or (names is not None and len(names) != len(set(names)))
 
 
 # -- an example as the judge reads it (stored beside a prompt, e.g. the Decode tab's examples) --
