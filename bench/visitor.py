@@ -17,7 +17,9 @@ of their topics is one of its topics, and they are never trained on. 48 are outs
   an answer about that thing is not an invented fact;
 - inside the world: the share wrongly refused (any "I do not know"), the share whose answer
   names every world entity the prompt names (`judge.mentioned_entities`), and for prompts
-  naming two or more, the share PASTA split into chunks.
+  naming two or more, the share PASTA split into chunks;
+- of the answers that end with a request to try ("Try: …", `outside.suggested`), those that
+  name one thing twice in it ("the flamingo and the flamingo").
 
 Counts, not rates over a split: 68 prompts say where a visitor will stumble, not a model's
 accuracy to two decimals.
@@ -38,7 +40,7 @@ from pasta_core.api import decode  # noqa: E402
 from pasta_core.models import load_model  # noqa: E402
 from pasta_core.train.world import WorldRecipe  # noqa: E402
 from pasta_core.world.judge import mentioned_entities  # noqa: E402
-from pasta_core.world.outside import is_honest, is_honest_to  # noqa: E402
+from pasta_core.world.outside import is_honest, is_honest_to, suggested  # noqa: E402
 
 log = logging.getLogger("visitor")
 
@@ -60,6 +62,8 @@ def measure(row: dict) -> dict:
         out[f"honest_{who}"] = is_honest_to(row["prompt"], text)
         out[f"refuses_{who}"] = is_honest(text)
         out[f"names_all_{who}"] = bool(asked) and asked <= mentioned_entities(text)
+        names = suggested(text)  # "Try: …": None when the answer suggests nothing
+        out[f"suggests_twice_{who}"] = None if names is None else len(names) != len(set(names))
     out["split"] = row["pasta"]["chunks"] > 0
     return out
 
@@ -89,11 +93,16 @@ def to_markdown(rows: list[dict], models: str) -> str:
         lines.append(f"| {name} | {len(rs)} | {_share(rs, 'honest_pasta')} | "
                      f"{_share(rs, 'honest_base')} |")
     several = [r for r in inside if len(r["measures"]["names_world"]) >= 2]
+    suggest = {who: [r for r in rows if r["measures"].get(f"suggests_twice_{who}") is not None]
+               for who in ("pasta", "base")}
     lines += ["", f"Inside the world ({len(inside)} prompts): refused — PASTA "
               f"{_share(inside, 'refuses_pasta')}, base {_share(inside, 'refuses_base')}; "
               "every named entity in the answer — PASTA "
               f"{_share(inside, 'names_all_pasta')}, base {_share(inside, 'names_all_base')}; "
               f"PASTA split {_share(several, 'split')} of the prompts naming two or more.", "",
+              "A request to try that names one thing twice (of the answers suggesting one): "
+              f"PASTA {_share(suggest['pasta'], 'suggests_twice_pasta')}, base "
+              f"{_share(suggest['base'], 'suggests_twice_base')}.", "",
               "| kind | prompt | PASTA | base |", "|---|---|---|---|"]
     for r in rows:
         cells = [r["kind"], r["prompt"], r["pasta"]["text"], r["base"]["text"]]

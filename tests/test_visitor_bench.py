@@ -51,7 +51,8 @@ def test_measures_count_honesty_names_and_splits() -> None:
              "Mars is red.", chunks=2),
         # honest only when what it says it does not know is what the prompt names
         _row("outside", "What should I know about basketball?",
-             "I do not know anything about basket.", "I do not know anything about basketball."),
+             "I do not know anything about basket.", "I do not know anything about basketball. "
+             "Try: Make a study sheet on the flamingo and the flamingo."),
     ]
     for r in rows:
         r["measures"] = v.measure(r)
@@ -61,9 +62,11 @@ def test_measures_count_honesty_names_and_splits() -> None:
     assert m2["names_all_pasta"] and not m2["names_all_base"] and m2["split"]
     assert not m2["refuses_pasta"] and not m2["refuses_base"]
     assert m3["refuses_pasta"] and not m3["honest_pasta"] and m3["honest_base"]
+    assert m3["suggests_twice_base"] and m3["suggests_twice_pasta"] is None
     groups = v.summary(rows)
     assert [len(g) for g in groups.values()] == [2, 1, 1]
     md = v.to_markdown(rows, "m")
     assert "| outside, naming nothing in the world | 2 | 1 of 2 | 1 of 2 |" in md
     assert "Inside the world (1 prompts): refused — PASTA 0 of 1, base 0 of 1" in md
     assert "PASTA 1 of 1, base 0 of 1; PASTA split 1 of 1" in md
+    assert "names one thing twice (of the answers suggesting one): PASTA –, base 1 of 1." in md
