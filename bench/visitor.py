@@ -18,8 +18,8 @@ of their topics is one of its topics, and they are never trained on. 48 are outs
 - inside the world: the share wrongly refused (any "I do not know"), the share whose answer
   names every world entity the prompt names (`judge.mentioned_entities`), and for prompts
   naming two or more, the share PASTA split into chunks;
-- of the answers that end with a request to try ("Try: …", `outside.suggested`), those that
-  name one thing twice in it ("the flamingo and the flamingo").
+- of the answers that end with a request to try ("Try: …"), those that name one thing twice
+  in it ("the flamingo and the flamingo"; `outside.suggests_twice`).
 
 Counts, not rates over a split: 68 prompts say where a visitor will stumble, not a model's
 accuracy to two decimals.
@@ -40,7 +40,7 @@ from pasta_core.api import decode  # noqa: E402
 from pasta_core.models import load_model  # noqa: E402
 from pasta_core.train.world import WorldRecipe  # noqa: E402
 from pasta_core.world.judge import mentioned_entities  # noqa: E402
-from pasta_core.world.outside import is_honest, is_honest_to, suggested  # noqa: E402
+from pasta_core.world.outside import is_honest, is_honest_to, suggests_twice  # noqa: E402
 
 log = logging.getLogger("visitor")
 
@@ -62,8 +62,7 @@ def measure(row: dict) -> dict:
         out[f"honest_{who}"] = is_honest_to(row["prompt"], text)
         out[f"refuses_{who}"] = is_honest(text)
         out[f"names_all_{who}"] = bool(asked) and asked <= mentioned_entities(text)
-        names = suggested(text)  # "Try: …": None when the answer suggests nothing
-        out[f"suggests_twice_{who}"] = None if names is None else len(names) != len(set(names))
+        out[f"suggests_twice_{who}"] = suggests_twice(text)  # None: it suggests nothing
     out["split"] = row["pasta"]["chunks"] > 0
     return out
 

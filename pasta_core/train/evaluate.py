@@ -25,7 +25,7 @@ from ..models import LoadedModel
 from ..settings import EVAL_MAX_NEW_TOKENS
 from ..world import generate_split, judge_response
 from ..world.judge import extract_claims, mentioned_entities, repeated_facts
-from ..world.outside import is_honest, is_honest_to, suggested
+from ..world.outside import is_honest, is_honest_to, suggests_twice
 from .prefs import duplicate_topics, parts_mismatch, sample_speedup
 
 log = logging.getLogger(__name__)
@@ -79,18 +79,14 @@ def viewer_measures(ex, pasta_trace, base_text: str) -> dict:
             "repeats_pasta": repeated_facts(pasta_trace.text) > 0,
             "repeats_base": repeated_facts(base_text) > 0,
             # a "Try: …" suggestion naming one thing twice (None: the answer makes none)
-            "suggests_twice_pasta": _names_twice(suggested(pasta_trace.text)),
-            "suggests_twice_base": _names_twice(suggested(base_text)),
+            "suggests_twice_pasta": suggests_twice(pasta_trace.text),
+            "suggests_twice_base": suggests_twice(base_text),
             "topic_fidelity": own / total if total else None,
             # honest: says it does not know, and names only what was asked (outside prompts);
             # refuses: says "I do not know" at all (a wrong refusal, for in-world prompts)
             "honest_pasta": is_honest_to(ex.prompt, pasta_trace.text),
             "honest_base": is_honest_to(ex.prompt, base_text),
             "refuses_pasta": is_honest(pasta_trace.text), "refuses_base": is_honest(base_text)}
-
-
-def _names_twice(names: list[str] | None) -> bool | None:
-    return None if names is None else len(names) != len(set(names))
 
 
 def evaluate(pasta: LoadedModel, base: LoadedModel, split: str = "test", n: int = 140,

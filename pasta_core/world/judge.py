@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 
 from pasta_core import lang
 from pasta_core.world.facts import CATEGORIES, ENTITIES, Entity
-from pasta_core.world.outside import is_honest_to, says_unknown, suggested
+from pasta_core.world.outside import is_honest_to, says_unknown, suggests_twice
 
 if TYPE_CHECKING:
     from pasta_core.world.prompts import Example
@@ -382,8 +382,7 @@ def says_twice(response: object) -> bool:
     sheet on the flamingo and the flamingo."). Stage 2 takes its ``repeat_penalty`` off such
     a sample."""
     text = _read(response)
-    names = suggested(text)
-    return repeated_facts(text) > 0 or (names is not None and len(names) != len(set(names)))
+    return bool(suggests_twice(text)) or repeated_facts(text) > 0
 
 
 # -- an example as the judge reads it (stored beside a prompt, e.g. the Decode tab's examples) --
