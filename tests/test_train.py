@@ -243,6 +243,37 @@ def test_stage2_greedy_first_sample_and_repeat_penalty(lm, monkeypatch):
         assert not greedy or lost == 2.0
 
 
+@pytest.mark.parametrize("clean", [False, True])
+def test_stage2_clean_chosen_forms_no_pair_towards_a_penalised_best(lm, monkeypatch, clean):
+    from pasta_core.train import prefs
+
+    examples, _ = world_data(lm, 2, seed=2)
+    asked: list[str] = []
+    real = prefs.sample
+
+    def spy(lm_, prompt, seed, cfg, greedy=False):
+        asked.append(prompt)
+        return real(lm_, prompt, seed, cfg, greedy)
+
+    monkeypatch.setattr(prefs, "sample", spy)
+    qualities = iter(range(100))  # every sample scores differently: each prompt has a best
+    cfg = PrefConfig(prompts=2, n_samples=3, rounds=1, max_new_tokens=16, temperature=1.0,
+                     error_penalty=0, duplicate_penalty=0, parts_penalty=0, repeat_penalty=5.0,
+                     clean_chosen=clean, loop=LoopConfig(epochs=1, lr=1e-5, batch_tokens=1024))
+    dirty = examples[0].prompt  # every sample of this prompt "says something twice"
+    out = prefs.run_stage2(lm, examples, lambda ex, text: next(qualities) / 100, cfg,
+                           progress=False, repeats=lambda text: asked[-1] == dirty)
+    roles: dict[str, list[str]] = {}
+    for prompt, pt in zip(asked, out["points"], strict=True):
+        roles.setdefault(prompt, []).append(pt["role"])
+        assert pt["score"] == pytest.approx(pt["speedup"] + pt["quality"]
+                                            - (5.0 if prompt == dirty else 0.0))
+    clean_prompt = examples[1].prompt
+    assert sorted(roles[clean_prompt]) == ["", "chosen", "rejected"]
+    # its best sample was penalised: with clean_chosen no pair, else the usual one
+    assert sorted(roles[dirty]) == (["", "", ""] if clean else ["", "chosen", "rejected"])
+
+
 def test_stage2_pool_holds_everyday_requests_at_its_share(lm):
     world, _ = world_data(lm, 90, seed=4)
     assert stage2_prompts(lm, 90, 0.0, seed=4) == world  # off: the world's examples alone

@@ -6,6 +6,7 @@ when its tags do not parse (docs/PASTA_LANG.md §3: the interpreter copes, but t
 not what the model meant to promise), one when it promises a topic twice, and one for each
 promise more or fewer than the parts the prompt asks for, and one (`repeat_penalty`, where the
 caller says what a repeat is) when it says something twice; the best and the worst form a pair
+(with `clean_chosen`, only when the best has nothing taken off)
 (the world recipe adds everyday requests outside the world to the prompt pool:
 `PrefConfig.everyday`);
 the model trains with BoNBoN (SFT on the best + IPO on best vs worst, against the stage-1
@@ -62,6 +63,10 @@ class PrefConfig:
     # slip that lives only in the greedy path (the suggestion "the flamingo and the flamingo":
     # 33 of 45 greedy outside answers, 0 of 180 sampled at T = 0.8) then shows up in a pair
     greedy_first: bool = False
+    # a pair is formed only when its best sample has nothing taken off: it parses, promises no
+    # topic twice, one promise per asked part, and says nothing twice. Otherwise stage 2 would
+    # train towards (SFT) and prefer (IPO) an answer that breaks the rules it scores
+    clean_chosen: bool = False
     grammar_weight: float = 1.0  # stage 1's penalty on forbidden tags, in the SFT term
     beta: float = 0.1  # IPO's β
     alpha: float = 0.5  # weight of the SFT term
@@ -109,6 +114,19 @@ def parts_mismatch(example: object, trace: Trace) -> float:
 def tag_errors(trace: Trace) -> list:
     """The parse errors of a sample's annotated text (docs/PASTA_LANG.md §3)."""
     return trace.document.errors
+
+
+def penalty(cfg: PrefConfig, example: object, trace: Trace,
+            repeats: Callable[[str], bool] | None = None) -> float:
+    """What stage 2 takes off a sample's score: tags that do not parse, a topic promised twice,
+    promises off the parts asked for, and (where the caller says what a repeat is) saying
+    something twice."""
+    bad = cfg.error_penalty if tag_errors(trace) else 0.0
+    bad += cfg.duplicate_penalty if duplicate_topics(trace) else 0.0
+    bad += cfg.parts_penalty * parts_mismatch(example, trace)
+    if cfg.repeat_penalty and repeats is not None and repeats(trace.text):
+        bad += cfg.repeat_penalty
+    return bad
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -172,17 +190,14 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
                 trace = sample(lm, ex.prompt, seed=seed * 100_000 + rnd * 1000 + k * 7 + i,
                                cfg=cfg, greedy=cfg.greedy_first and k == 0)
                 q, sp = judge(ex, trace.text), sample_speedup(lm, trace)
-                bad = (cfg.error_penalty if tag_errors(trace) else 0.0) + (
-                    cfg.duplicate_penalty if duplicate_topics(trace) else 0.0) + (
-                    cfg.parts_penalty * parts_mismatch(ex, trace)) + (
-                    cfg.repeat_penalty if cfg.repeat_penalty and repeats is not None
-                    and repeats(trace.text) else 0.0)
+                bad = penalty(cfg, ex, trace, repeats)
                 pt = Point(rnd, i, sp, q, sp + cfg.lam * q - bad)
-                scored.append((pt.score, k, trace, pt))
+                scored.append((pt.score, k, trace, pt, bad))
                 round_points.append(pt)
             scored.sort(key=lambda x: (x[0], -x[1]))
-            (lo, _, worst, p_lo), (hi, _, best, p_hi) = scored[0], scored[-1]
-            if hi - lo >= 1e-6:  # else no preference to learn
+            (lo, _, worst, p_lo, _), (hi, _, best, p_hi, best_bad) = scored[0], scored[-1]
+            # no preference to learn when all score alike, nor (clean_chosen) a best to learn
+            if hi - lo >= 1e-6 and not (cfg.clean_chosen and best_bad > 0):
                 p_lo.role, p_hi.role = "rejected", "chosen"
                 chosen.append(_seq(best))
                 rejected.append(_seq(worst))
