@@ -18,11 +18,8 @@ import json
 from contextlib import nullcontext
 from pathlib import Path
 
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
 from pasta_core.api import decode
-from pasta_core.models import LoadedModel
+from pasta_core.models import LoadedModel, load_model
 from pasta_core.world import grammar
 from pasta_core.world.judge import mentioned_entities
 from pasta_core.world.prompts import generate_split
@@ -34,13 +31,6 @@ def list_prompts(n: int, core: bool) -> list:
     with grammar.core_only() if core else nullcontext():
         split = generate_split("validation", n, seed=7, phrasing="train" if core else None)
     return [ex for ex in split if len(ex.entities) >= 2]
-
-
-def load(folder: Path) -> LoadedModel:
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
-    tok = AutoTokenizer.from_pretrained(folder)
-    return LoadedModel(folder.name, model, tok, torch.device("cpu"), torch.float32,
-                       [tok.eos_token_id])
 
 
 def names_all(lm: LoadedModel, examples: list) -> int:
@@ -59,7 +49,7 @@ def main() -> None:
         row = {"build": str(build), "prompts": len(examples)}
         for name in MODELS:
             if (build / name).is_dir():
-                row[name] = names_all(load(build / name), examples)
+                row[name] = names_all(load_model(str(build / name)), examples)
         print(json.dumps(row), flush=True)
 
 
