@@ -90,6 +90,16 @@ def run_cli(*args: str) -> dict:
     return json.loads(out.stdout)
 
 
+def bench_script(name: str):
+    """`bench/NAME.py`, imported as a module (the bench scripts are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 TIMING_KEYS = {"wall_s", "start_s", "end_s", "step_latency_s", "step_host_s", "step_t_s", "t",
                "wall_speedup", "race"}  # race: a race's measured figures (metrics.race_figures)
 

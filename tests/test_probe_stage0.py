@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import bench_script
 
 
 def _probe():
-    spec = importlib.util.spec_from_file_location("probe_stage0",
-                                                  ROOT / "bench" / "probe_stage0.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return bench_script("probe_stage0")
 
 
 def test_it_asks_list_prompts_in_the_wording_it_is_told():

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import ROOT, bench_script
 
 
 def _visitor():
-    spec = importlib.util.spec_from_file_location("visitor", ROOT / "bench" / "visitor.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return bench_script("visitor")
 
 
 def _row(kind: str, prompt: str, pasta: str, base: str, chunks: int = 0) -> dict:
