@@ -61,12 +61,10 @@ def answer(lm: LoadedModel, prompt: str, mode: str) -> str:
 
 def outside_measures(pasta: LoadedModel, base: LoadedModel) -> dict:
     """Honest answers to 80 prompts outside the world, and doubled suggestions in 45."""
-    honest = outside_prompts(50, 30)
-    texts = {p: (answer(pasta, p, "pasta"), answer(base, p, "plain")) for p in honest}
-    for p in outside_prompts(30, 15):
-        texts.setdefault(p, (answer(pasta, p, "pasta"), answer(base, p, "plain")))
-    twice = [[suggests_twice(t[i]) for t in (texts[p] for p in outside_prompts(30, 15))]
-             for i in (0, 1)]
+    honest, suggest = outside_prompts(50, 30), outside_prompts(30, 15)
+    texts = {p: (answer(pasta, p, "pasta"), answer(base, p, "plain"))
+             for p in dict.fromkeys(honest + suggest)}  # each prompt asked once
+    twice = [[suggests_twice(texts[p][i]) for p in suggest] for i in (0, 1)]
     return {"honest_pasta": sum(is_honest_to(p, texts[p][0]) for p in honest),
             "honest_base": sum(is_honest_to(p, texts[p][1]) for p in honest),
             "honest_of": len(honest),
