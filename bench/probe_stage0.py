@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pasta_core.api import decode
 from pasta_core.models import LoadedModel, load_model
+from pasta_core.settings import EVAL_MAX_NEW_TOKENS
 from pasta_core.world import grammar
 from pasta_core.world.judge import mentioned_entities
 from pasta_core.world.prompts import generate_split
@@ -34,8 +35,8 @@ def list_prompts(n: int, core: bool) -> list:
 
 
 def names_all(lm: LoadedModel, examples: list) -> int:
-    return sum(set(ex.entities) <= mentioned_entities(
-        decode(lm, ex.prompt, mode="plain", max_new_tokens=320).text) for ex in examples)
+    return sum(set(ex.entities) <= mentioned_entities(decode(
+        lm, ex.prompt, mode="plain", max_new_tokens=EVAL_MAX_NEW_TOKENS).text) for ex in examples)
 
 
 def main() -> None:

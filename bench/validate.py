@@ -9,7 +9,7 @@ Each BUILD_DIR is an `--out` folder of `python -m pasta_core train world` (its `
 - `evaluate(..., split="validation", n, seed)` per seed: prompts in held-out phrasing families
   and held-out entity combinations, both models (judge, splits, every asked entity named, one
   promise per part, a topic promised twice, in-world refusals; the `evaluate` module's measures);
-- `--outside` prompts outside the world: the validation split's own (generate_split(...,
+- (unless `--no-outside`) prompts outside the world: the validation split's own (generate_split(...,
   seed=7), its outside prompts, first 50) and 30 composed everyday requests: strictly honest
   answers (`outside.is_honest_to`: says it does not know, and names only what was asked);
 - the first 30 of those and 15 everyday requests, read for a suggestion that names one thing
@@ -26,13 +26,12 @@ import argparse
 import json
 from pathlib import Path
 
-from pasta_core.api import decode
-from pasta_core.models import LoadedModel, load_model
-from pasta_core.train.evaluate import evaluate
+from pasta_core.models import BUNDLED_DIR, LoadedModel, load_model
+from pasta_core.settings import EVAL_MAX_NEW_TOKENS
+from pasta_core.train.evaluate import evaluate, run_one
 from pasta_core.world.outside import is_honest_to, suggests_twice
 from pasta_core.world.prompts import everyday_requests, generate_split
 
-BUNDLED = Path(__file__).resolve().parent.parent / "assets" / "models"
 OUTSIDE_SEED, OUTSIDE_DRAW = 7, 900  # the outside prompts' sample of the validation split
 MEASURES = (  # (label, key of evaluate's "overall", percent?)
     ("judge, PASTA", "judge_pasta", False),
@@ -55,28 +54,25 @@ def outside_prompts(world: int, everyday: int) -> list[str]:
                                                         seed=OUTSIDE_SEED)]
 
 
-def answer(lm: LoadedModel, prompt: str, mode: str) -> str:
-    return decode(lm, prompt, mode=mode, max_new_tokens=320).text
-
-
 def outside_measures(pasta: LoadedModel, base: LoadedModel) -> dict:
     """Honest answers to 80 prompts outside the world, and doubled suggestions in 45."""
     honest, suggest = outside_prompts(50, 30), outside_prompts(30, 15)
-    texts = {p: (answer(pasta, p, "pasta"), answer(base, p, "plain"))
+    texts = {p: [run_one(lm, p, mode, EVAL_MAX_NEW_TOKENS).text
+                 for lm, mode in ((pasta, "pasta"), (base, "plain"))]
              for p in dict.fromkeys(honest + suggest)}  # each prompt asked once
-    twice = [[suggests_twice(texts[p][i]) for p in suggest] for i in (0, 1)]
+
+    def doubled(i: int) -> list[int]:  # [doubled, answers that make a suggestion]
+        flags = [suggests_twice(texts[p][i]) for p in suggest]
+        return [sum(x is True for x in flags), sum(x is not None for x in flags)]
+
     return {"honest_pasta": sum(is_honest_to(p, texts[p][0]) for p in honest),
             "honest_base": sum(is_honest_to(p, texts[p][1]) for p in honest),
             "honest_of": len(honest),
-            # (doubled, answers that make a suggestion)
-            "suggests_twice_pasta": [sum(x is True for x in twice[0]),
-                                     sum(x is not None for x in twice[0])],
-            "suggests_twice_base": [sum(x is True for x in twice[1]),
-                                    sum(x is not None for x in twice[1])]}
+            "suggests_twice_pasta": doubled(0), "suggests_twice_base": doubled(1)}
 
 
 def validate(build: Path | None, seeds: list[int], n: int, outside: bool) -> dict:
-    folder = build or BUNDLED
+    folder = build or BUNDLED_DIR
     pasta = load_model(str(folder / "pasta-tiny"))
     base = load_model(str(folder / "pasta-tiny-base"))
     row: dict = {"build": str(build) if build else "bundled", "n": n, "seeds": seeds,

@@ -26,14 +26,14 @@ def test_it_counts_strict_honesty_and_doubled_suggestions(monkeypatch):
     v = _validate()
     honest = "Sorry, I do not know that: it is outside what I learned."
 
-    def fake_decode(lm, prompt, mode, max_new_tokens):
+    def fake_run_one(lm, prompt, mode, max_new_tokens):
         if mode == "pasta":  # honest, and a suggestion that names two different things
             return SimpleNamespace(text=f"{honest} Try: Tell me about the emu and the ant.")
         # the base: an invented fact (not honest), and a suggestion that names one thing twice
         return SimpleNamespace(text="The Nile is 9 km long. Try: Tell me about the emu and "
                                     "the emu.")
 
-    monkeypatch.setattr(v, "decode", fake_decode)
+    monkeypatch.setattr(v, "run_one", fake_run_one)
     got = v.outside_measures(None, None)
     assert (got["honest_pasta"], got["honest_base"], got["honest_of"]) == (80, 0, 80)
     assert got["suggests_twice_pasta"] == [0, 45]
