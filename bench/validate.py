@@ -2,6 +2,7 @@
 decide on, without reading the test split.
 
     python bench/validate.py [BUILD_DIR ...] [--seeds 0 1] [--n 204] [--json OUT.json]
+    python bench/validate.py --rows A.json B.json      (the tables again, from saved rows)
 
 Each BUILD_DIR is an `--out` folder of `python -m pasta_core train world` (its `pasta-tiny/` and
 `pasta-tiny-base/`); none: the bundled models. For each build, greedy, as the page decodes:
@@ -15,6 +16,12 @@ Each BUILD_DIR is an `--out` folder of `python -m pasta_core train world` (its `
 - the first 30 of those and 15 everyday requests, read for a suggestion that names one thing
   twice ("Try: … the flamingo and the flamingo", `outside.suggests_twice`).
 
+With two or more builds it also pairs each build with the first, prompt by prompt: for each
+yes/no measure, how many prompts only the first build gets, how many only the other, and the
+exact two-sided sign test on those (a p-value under 0.05: the difference is unlikely to be the
+sample's luck). The rates alone cannot say that: 4 lists of 232 fewer is a rate 1.7 points
+lower, and it can be 10 lists lost and 6 gained or 4 lost and none gained.
+
 Validation is what a recipe change is judged on; the test split is read once, for the model that
 ships. Two seeds of the sample, because one sample of 116 prompts with parts moves a rate by a
 few points (bench/results-cpu/stage2-seed.md).
@@ -24,6 +31,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 from pasta_core.models import BUNDLED_DIR, LoadedModel, load_model
@@ -43,6 +52,60 @@ MEASURES = (  # (label, key of evaluate's "overall", percent?)
     ("base: every asked entity named", "names_all_base_rate", True),
     ("base: judge", "judge_base", False),
 )
+
+# yes/no measures compared prompt by prompt: (label, key, the rows it is asked of, the outcome)
+Outcome = Callable[[dict], bool]
+PAIRED: tuple[tuple[str, str, str, Outcome], ...] = (
+    ("every asked entity named", "names_all", "parts", lambda r: r["viewer"]["names_all_pasta"]),
+    ("one promise per asked part", "one_promise", "parts",
+     lambda r: r["viewer"]["one_promise_per_part"]),
+    ("splits prompts with parts", "splits", "parts", lambda r: r["pasta"]["promises"] > 0),
+    ("a topic promised twice", "duplicate", "all", lambda r: r["viewer"]["duplicate_topic"]),
+    ("in-world prompts refused", "refused", "in_world", lambda r: r["viewer"]["refuses_pasta"]),
+    ("base: every asked entity named", "names_all_base", "parts",
+     lambda r: r["viewer"]["names_all_base"]),
+)
+
+
+def _asked_of(row: dict, rows_kind: str) -> bool:
+    """Whether an eval row is one a paired measure is asked of (as `evaluate` counts it)."""
+    return {"parts": bool(row.get("splittable")), "all": True,
+            "in_world": not row.get("outside") and not row.get("unknown")}[rows_kind]
+
+
+def outcomes(eval_rows: list[dict]) -> dict[str, dict[str, bool]]:
+    """Each paired measure's outcome per prompt, for the prompts it is asked of."""
+    return {key: {r["prompt"]: bool(fn(r)) for r in eval_rows if _asked_of(r, kind)}
+            for _, key, kind, fn in PAIRED}
+
+
+def sign_test(a_only: int, b_only: int) -> float:
+    """Exact two-sided sign test on the prompts where two builds differ (1.0 when none do)."""
+    n, k = a_only + b_only, min(a_only, b_only)
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+
+
+def paired(a: dict, b: dict) -> list[dict]:
+    """Build `b` against build `a`, prompt by prompt over every seed's sample (and the outside
+    prompts' honesty): prompts asked, only a, only b, the sign test's p."""
+    measures = [(label, key) for label, key, _, _ in PAIRED]
+    pairs: dict[str, list[tuple[bool, bool]]] = {key: [] for _, key in measures}
+    for seed in a["seeds"]:
+        oa, ob = a["outcomes"][str(seed)], b["outcomes"][str(seed)]
+        for _, key in measures:
+            pairs[key] += [(v, ob[key][p]) for p, v in oa[key].items() if p in ob[key]]
+    if "outside_outcomes" in a and "outside_outcomes" in b:
+        measures.append(("outside: honest", "honest"))
+        oa, ob = a["outside_outcomes"], b["outside_outcomes"]
+        pairs["honest"] = [(v, ob[p]) for p, v in oa.items() if p in ob]
+    out = []
+    for label, key in measures:
+        xy = pairs[key]
+        a_only, b_only = sum(x and not y for x, y in xy), sum(y and not x for x, y in xy)
+        out.append({"measure": label, "prompts": len(xy), "a": sum(x for x, _ in xy),
+                    "b": sum(y for _, y in xy), "a_only": a_only, "b_only": b_only,
+                    "p": sign_test(a_only, b_only)})
+    return out
 
 
 def outside_prompts(world: int, everyday: int) -> list[str]:
@@ -68,7 +131,9 @@ def outside_measures(pasta: LoadedModel, base: LoadedModel) -> dict:
     return {"honest_pasta": sum(is_honest_to(p, texts[p][0]) for p in honest),
             "honest_base": sum(is_honest_to(p, texts[p][1]) for p in honest),
             "honest_of": len(honest),
-            "suggests_twice_pasta": doubled(0), "suggests_twice_base": doubled(1)}
+            "suggests_twice_pasta": doubled(0), "suggests_twice_base": doubled(1),
+            # PASTA's honesty per prompt, for `paired`
+            "per_prompt": {p: is_honest_to(p, texts[p][0]) for p in honest}}
 
 
 def validate(build: Path | None, seeds: list[int], n: int, outside: bool) -> dict:
@@ -76,13 +141,14 @@ def validate(build: Path | None, seeds: list[int], n: int, outside: bool) -> dic
     pasta = load_model(str(folder / "pasta-tiny"))
     base = load_model(str(folder / "pasta-tiny-base"))
     row: dict = {"build": str(build) if build else "bundled", "n": n, "seeds": seeds,
-                 "overall": {}}
+                 "overall": {}, "outcomes": {}}
     for seed in seeds:
-        overall = evaluate(pasta, base, split="validation", n=n, seed=seed,
-                           progress=False)["overall"]
-        row["overall"][str(seed)] = {key: overall.get(key) for _, key, _ in MEASURES}
+        result = evaluate(pasta, base, split="validation", n=n, seed=seed, progress=False)
+        row["overall"][str(seed)] = {key: result["overall"].get(key) for _, key, _ in MEASURES}
+        row["outcomes"][str(seed)] = outcomes(result["rows"])
     if outside:
         row["outside"] = outside_measures(pasta, base)
+        row["outside_outcomes"] = row["outside"].pop("per_prompt")
     return row
 
 
@@ -108,6 +174,22 @@ def to_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def paired_markdown(rows: list[dict]) -> str:
+    """Each later build against the first, prompt by prompt (rows saved before per-prompt
+    outcomes were kept are left out)."""
+    first, out = rows[0], []
+    for other in rows[1:]:
+        if "outcomes" not in first or "outcomes" not in other:
+            continue
+        out += ["", f"{other['build']} against {first['build']}, prompt by prompt "
+                "(every seed's sample together):", "",
+                "| measure | prompts | first | this | only the first | only this | p (sign test) |",
+                "|---|---|---|---|---|---|---|"]
+        out += [f"| {m['measure']} | {m['prompts']} | {m['a']} | {m['b']} | {m['a_only']} | "
+                f"{m['b_only']} | {m['p']:.2f} |" for m in paired(first, other)]
+    return "\n".join(out) + ("\n" if out else "")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("builds", nargs="*", type=Path, help="build folders (none: the bundled models)")
@@ -116,11 +198,16 @@ def main() -> None:
     ap.add_argument("--no-outside", dest="outside", action="store_false",
                     help="skip the 80 + 45 prompts outside the world")
     ap.add_argument("--json", type=Path, help="write the rows here too")
+    ap.add_argument("--rows", nargs="+", type=Path,
+                    help="tables from rows an earlier --json wrote, instead of decoding")
     a = ap.parse_args()
-    rows = [validate(b, a.seeds, a.n, a.outside) for b in (a.builds or [None])]
+    if a.rows:
+        rows = [row for f in a.rows for row in json.loads(f.read_text())]
+    else:
+        rows = [validate(b, a.seeds, a.n, a.outside) for b in (a.builds or [None])]
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))
-    print(to_markdown(rows))
+    print(to_markdown(rows) + paired_markdown(rows))
 
 
 if __name__ == "__main__":

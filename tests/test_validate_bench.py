@@ -49,3 +49,43 @@ def test_its_table_shows_each_seed_and_build():
     assert table.splitlines()[0] == "| measure (seed 0 / seed 1) | A | B |"
     assert "| every asked entity named | 50.0% / 50.0% | 50.0% / 50.0% |" in table
     assert "| judge, PASTA | 0.500 / 0.500 | 0.500 / 0.500 |" in table
+
+
+def test_the_sign_test_matches_the_binomial_by_hand():
+    v = _validate()
+    assert v.sign_test(0, 0) == 1.0
+    assert v.sign_test(0, 5) == v.sign_test(5, 0) == 2 / 32
+    # 10 against 6: 2 * (C(16,0) + … + C(16,6)) / 2**16 = 2 * 14893 / 65536
+    assert abs(v.sign_test(10, 6) - 2 * 14893 / 65536) < 1e-12
+    assert v.sign_test(3, 3) == 1.0
+
+
+def _eval_row(prompt: str, names: bool, refused: bool = False, splittable: bool = True) -> dict:
+    return {"prompt": prompt, "splittable": splittable, "outside": False, "unknown": False,
+            "pasta": {"promises": 2 if splittable else 0},
+            "viewer": {"names_all_pasta": names, "names_all_base": True,
+                       "one_promise_per_part": names, "duplicate_topic": False,
+                       "refuses_pasta": refused}}
+
+
+def test_builds_are_paired_prompt_by_prompt_over_every_seed():
+    v = _validate()
+    # A names every entity of p1 and p2, B of p2 and p3; B refuses the one in-world single fact
+    a = [_eval_row("p1", True), _eval_row("p2", True), _eval_row("p3", False),
+         _eval_row("s", False, splittable=False)]
+    b = [_eval_row("p1", False), _eval_row("p2", True), _eval_row("p3", True),
+         _eval_row("s", False, refused=True, splittable=False)]
+    rows = [{"build": name, "seeds": [0, 1], "outcomes": {"0": v.outcomes(r), "1": v.outcomes(r)},
+             "outside_outcomes": {"o1": True, "o2": name == "B"}}
+            for name, r in (("A", a), ("B", b))]
+    got = {m["measure"]: m for m in v.paired(rows[0], rows[1])}
+    names = got["every asked entity named"]  # two seeds: 6 prompts, A only on p1, B only on p3
+    assert (names["prompts"], names["a"], names["b"]) == (6, 4, 4)
+    assert (names["a_only"], names["b_only"], names["p"]) == (2, 2, 1.0)
+    refused = got["in-world prompts refused"]  # asked of every in-world prompt, parts or not
+    assert (refused["prompts"], refused["a_only"], refused["b_only"]) == (8, 0, 2)
+    assert (got["outside: honest"]["a"], got["outside: honest"]["b"]) == (1, 2)
+    table = v.paired_markdown(rows)
+    assert "B against A, prompt by prompt" in table
+    assert "| every asked entity named | 6 | 4 | 4 | 2 | 2 | 1.00 |" in table
+    assert v.paired_markdown(rows[:1]) == ""
