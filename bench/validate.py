@@ -1,7 +1,8 @@
 """Compare builds on the validation split: the measures the results docs in bench/results-cpu/
 decide on, without reading the test split.
 
-    python bench/validate.py [BUILD_DIR ...] [--seeds 0 1] [--n 204] [--json OUT.json]
+    python bench/validate.py [BUILD_DIR ...] [--seeds 0 1] [--n 204] [--outside-seed 7]
+                             [--json OUT.json]
     python bench/validate.py --rows A.json B.json      (the tables again, from saved rows)
 
 Each BUILD_DIR is an `--out` folder of `python -m pasta_core train world` (its `pasta-tiny/` and
@@ -108,18 +109,17 @@ def paired(a: dict, b: dict) -> list[dict]:
     return out
 
 
-def outside_prompts(world: int, everyday: int) -> list[str]:
+def outside_prompts(world: int, everyday: int, seed: int = OUTSIDE_SEED) -> list[str]:
     """The first `world` outside prompts of the validation sample, then `everyday` composed
-    everyday requests of the validation split."""
-    own = [ex.prompt for ex in generate_split("validation", OUTSIDE_DRAW, seed=OUTSIDE_SEED)
+    everyday requests of the validation split (drawn with `seed`)."""
+    own = [ex.prompt for ex in generate_split("validation", OUTSIDE_DRAW, seed=seed)
            if ex.outside][:world]
-    return own + [ex.prompt for ex in everyday_requests("validation", everyday,
-                                                        seed=OUTSIDE_SEED)]
+    return own + [ex.prompt for ex in everyday_requests("validation", everyday, seed=seed)]
 
 
-def outside_measures(pasta: LoadedModel, base: LoadedModel) -> dict:
+def outside_measures(pasta: LoadedModel, base: LoadedModel, seed: int = OUTSIDE_SEED) -> dict:
     """Honest answers to 80 prompts outside the world, and doubled suggestions in 45."""
-    honest, suggest = outside_prompts(50, 30), outside_prompts(30, 15)
+    honest, suggest = outside_prompts(50, 30, seed), outside_prompts(30, 15, seed)
     texts = {p: [run_one(lm, p, mode, EVAL_MAX_NEW_TOKENS).text
                  for lm, mode in ((pasta, "pasta"), (base, "plain"))]
              for p in dict.fromkeys(honest + suggest)}  # each prompt asked once
@@ -136,7 +136,8 @@ def outside_measures(pasta: LoadedModel, base: LoadedModel) -> dict:
             "per_prompt": {p: is_honest_to(p, texts[p][0]) for p in honest}}
 
 
-def validate(build: Path | None, seeds: list[int], n: int, outside: bool) -> dict:
+def validate(build: Path | None, seeds: list[int], n: int, outside: bool,
+             outside_seed: int = OUTSIDE_SEED) -> dict:
     folder = build or BUNDLED_DIR
     pasta = load_model(str(folder / "pasta-tiny"))
     base = load_model(str(folder / "pasta-tiny-base"))
@@ -147,7 +148,8 @@ def validate(build: Path | None, seeds: list[int], n: int, outside: bool) -> dic
         row["overall"][str(seed)] = {key: result["overall"].get(key) for _, key, _ in MEASURES}
         row["outcomes"][str(seed)] = outcomes(result["rows"])
     if outside:
-        row["outside"] = outside_measures(pasta, base)
+        row["outside"] = outside_measures(pasta, base, outside_seed)
+        row["outside_seed"] = outside_seed
         row["outside_outcomes"] = row["outside"].pop("per_prompt")
     return row
 
@@ -197,6 +199,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=204, help="validation prompts per seed (204)")
     ap.add_argument("--no-outside", dest="outside", action="store_false",
                     help="skip the 80 + 45 prompts outside the world")
+    ap.add_argument("--outside-seed", type=int, default=OUTSIDE_SEED,
+                    help=f"the outside prompts' draw ({OUTSIDE_SEED}; another: fresh prompts)")
     ap.add_argument("--json", type=Path, help="write the rows here too")
     ap.add_argument("--rows", nargs="+", type=Path,
                     help="tables from rows an earlier --json wrote, instead of decoding")
@@ -204,7 +208,8 @@ def main() -> None:
     if a.rows:
         rows = [row for f in a.rows for row in json.loads(f.read_text())]
     else:
-        rows = [validate(b, a.seeds, a.n, a.outside) for b in (a.builds or [None])]
+        rows = [validate(b, a.seeds, a.n, a.outside, a.outside_seed)
+                for b in (a.builds or [None])]
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))
     print(to_markdown(rows) + paired_markdown(rows))
