@@ -165,23 +165,31 @@ _WHAT_I_KNOW = ("I only know a few facts about " +
                 ", ".join(c.title for c in list(CATEGORIES.values())[:-1]) + " and " +
                 list(CATEGORIES.values())[-1].title + ".")
 
-_SUGGESTIONS = ("Tell me about {a} and {b}.", "Describe {a}, {b} and {c}.",
-                "Give three facts about each of {a} and {b}.", "Make a study sheet on {a} and {b}.")
+# the request an outside answer suggests: one of four, each with its own fixed things. (Three
+# random things, as before, cannot be predicted, so the greedy answer wrote the likeliest one
+# twice: "Make a study sheet on the flamingo and the flamingo.", 33 of 45 validation answers.)
+_SUGGESTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Tell me about {a} and {b}.", ("mars", "japan")),
+    ("Describe {a}, {b} and {c}.", ("gold", "violin", "nile")),
+    ("Give three facts about each of {a} and {b}.", ("tiger", "python")),
+    ("Make a study sheet on {a} and {b}.", ("everest", "telephone")),
+)
 
 
 def outside_answer(rng: random.Random, name: str | None = None) -> str:
     """The honest answer: do not know (the named thing), what is known, one request to try."""
     first = (f"{HONEST} anything about {name}." if name else
              f"Sorry, {HONEST} that: it is outside what I learned.")
-    picks = rng.sample(sorted(ENTITIES), 3)
-    names = [ENTITIES[i].name for i in picks]
-    suggestion = rng.choice(_SUGGESTIONS).format(a=names[0], b=names[1], c=names[2])
-    suggestion = suggestion[:1].upper() + suggestion[1:]
+    # three things are still drawn, unused, so that every example drawn after this answer is
+    # the one drawn when they named the suggestion (the data outside these answers is the same)
+    rng.sample(sorted(ENTITIES), 3)
+    form, ids = rng.choice(_SUGGESTIONS)
+    suggestion = form.format(**{k: ENTITIES[i].name for k, i in zip("abc", ids, strict=False)})
     return f"{first} {_WHAT_I_KNOW} Try: {suggestion}"
 
 
 _SUGGESTION_RX = re.compile(
-    "Try: (?:" + "|".join(re.escape(f.split("{a}")[0]) for f in _SUGGESTIONS) + r")(.+?)\.?$",
+    "Try: (?:" + "|".join(re.escape(f.split("{a}")[0]) for f, _ in _SUGGESTIONS) + r")(.+?)\.?$",
     re.MULTILINE)
 
 
@@ -189,7 +197,7 @@ def suggested(text: str) -> list[str] | None:
     """The things an answer's "Try: …" suggestion names, in order ("the" dropped, any case), or
     None when it makes no suggestion in one of :func:`outside_answer`'s forms. A suggestion
     that names one thing twice ("Make a study sheet on the flamingo and the flamingo.") is a
-    slip a reader sees at once; the world's answers always name different things."""
+    slip a reader sees at once; the world's answers always name two or three different things."""
     m = _SUGGESTION_RX.search(text)
     if m is None:
         return None
