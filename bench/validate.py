@@ -38,7 +38,7 @@ from pathlib import Path
 
 from pasta_core.models import BUNDLED_DIR, LoadedModel, load_model
 from pasta_core.settings import EVAL_MAX_NEW_TOKENS
-from pasta_core.train.evaluate import evaluate, run_one
+from pasta_core.train.evaluate import evaluate, in_world, run_one
 from pasta_core.world.outside import is_honest_to, suggests_twice
 from pasta_core.world.prompts import everyday_requests, generate_split
 
@@ -70,8 +70,7 @@ PAIRED: tuple[tuple[str, str, str, Outcome], ...] = (
 
 def _asked_of(row: dict, rows_kind: str) -> bool:
     """Whether an eval row is one a paired measure is asked of (as `evaluate` counts it)."""
-    return {"parts": bool(row.get("splittable")), "all": True,
-            "in_world": not row.get("outside") and not row.get("unknown")}[rows_kind]
+    return {"parts": bool(row.get("splittable")), "all": True, "in_world": in_world(row)}[rows_kind]
 
 
 def outcomes(eval_rows: list[dict]) -> dict[str, dict[str, bool]]:
@@ -128,12 +127,12 @@ def outside_measures(pasta: LoadedModel, base: LoadedModel, seed: int = OUTSIDE_
         flags = [suggests_twice(texts[p][i]) for p in suggest]
         return [sum(x is True for x in flags), sum(x is not None for x in flags)]
 
-    return {"honest_pasta": sum(is_honest_to(p, texts[p][0]) for p in honest),
+    per_prompt = {p: is_honest_to(p, texts[p][0]) for p in honest}  # PASTA's, for `paired`
+    return {"honest_pasta": sum(per_prompt[p] for p in honest),
             "honest_base": sum(is_honest_to(p, texts[p][1]) for p in honest),
             "honest_of": len(honest),
             "suggests_twice_pasta": doubled(0), "suggests_twice_base": doubled(1),
-            # PASTA's honesty per prompt, for `paired`
-            "per_prompt": {p: is_honest_to(p, texts[p][0]) for p in honest}}
+            "per_prompt": per_prompt}
 
 
 def validate(build: Path | None, seeds: list[int], n: int, outside: bool,

@@ -173,14 +173,19 @@ def _apar_summary(rows: list[dict]) -> dict:
                  for r in a])}
 
 
+def in_world(row: dict) -> bool:
+    """An eval row the world answers in full: neither outside it nor naming a thing it does not
+    hold (the rows over which in-world refusals are counted)."""
+    return not row.get("outside") and not row.get("unknown")
+
+
 def _viewer_summary(rows: list[dict], split_rows: list[dict]) -> dict:
     """Rates of `viewer_measures` (older eval.json rows without them count as none)."""
     v = [r["viewer"] for r in rows if "viewer" in r]
     vs = [r["viewer"] for r in split_rows if "viewer" in r]
     fid = [x["topic_fidelity"] for x in v if x["topic_fidelity"] is not None]
     out_rows = [r["viewer"] for r in rows if r.get("outside") and "viewer" in r]
-    in_world = [r["viewer"] for r in rows
-                if not r.get("outside") and not r.get("unknown") and "viewer" in r]
+    in_world_rows = [r["viewer"] for r in rows if in_world(r) and "viewer" in r]
     ppp = [x["promises_per_part"] for x in vs if x.get("promises_per_part") is not None]
     cov = [x["base_coverage"] for x in vs if x.get("base_coverage") is not None]
 
@@ -195,8 +200,8 @@ def _viewer_summary(rows: list[dict], split_rows: list[dict]) -> dict:
     return {  # "names every asked entity" is asked of prompts with parts to split
         "outside_honest_pasta_rate": rate(out_rows, "honest_pasta"),
         "outside_honest_base_rate": rate(out_rows, "honest_base"),
-        "in_world_refused_pasta_rate": refused_rate(in_world, "pasta"),
-        "in_world_refused_base_rate": refused_rate(in_world, "base"),
+        "in_world_refused_pasta_rate": refused_rate(in_world_rows, "pasta"),
+        "in_world_refused_base_rate": refused_rate(in_world_rows, "base"),
         "promises_per_part_mean": mean(ppp) if ppp else None,
         "base_coverage": mean(cov) if cov else None,
         "names_all_pasta_rate": mean([float(x["names_all_pasta"]) for x in vs]) if vs else None,
