@@ -15,7 +15,11 @@ Each BUILD_DIR is an `--out` folder of `python -m pasta_core train world` (its `
   seed=7), its outside prompts, first 50) and 30 composed everyday requests: strictly honest
   answers (`outside.is_honest_to`: says it does not know, and names only what was asked);
 - the first 30 of those and 15 everyday requests, read for a suggestion that names one thing
-  twice ("Try: … the flamingo and the flamingo", `outside.suggests_twice`).
+  twice ("Try: … the flamingo and the flamingo", `outside.suggests_twice`);
+- (with `--chatter N`) N validation prompts, each after a sentence of chatter in the validation
+  split's own options, never trained on ("We tried to cook rice yesterday. Describe Mars and
+  Venus.", `grammar.chatter`): in-world ones refused, prompts with parts whose every entity is
+  named (both models), and outside ones answered honestly.
 
 With two or more builds it also pairs each build with the first, prompt by prompt: for each
 yes/no measure, how many prompts only the first build gets, how many only the other, and the
@@ -33,16 +37,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 from collections.abc import Callable
 from pathlib import Path
 
 from pasta_core.models import BUNDLED_DIR, LoadedModel, load_model
 from pasta_core.settings import EVAL_MAX_NEW_TOKENS
 from pasta_core.train.evaluate import evaluate, in_world, run_one
-from pasta_core.world.outside import is_honest_to, suggests_twice
-from pasta_core.world.prompts import everyday_requests, generate_split
+from pasta_core.world import grammar
+from pasta_core.world.judge import mentioned_entities
+from pasta_core.world.outside import is_honest, is_honest_to, suggests_twice
+from pasta_core.world.prompts import chatter_tasks, everyday_requests, generate_split
 
 OUTSIDE_SEED, OUTSIDE_DRAW = 7, 900  # the outside prompts' sample of the validation split
+CHATTER_SEED = 11  # the chatter probe's sample of the validation split
 MEASURES = (  # (label, key of evaluate's "overall", percent?)
     ("judge, PASTA", "judge_pasta", False),
     ("every asked entity named", "names_all_pasta_rate", True),
@@ -98,6 +106,11 @@ def paired(a: dict, b: dict) -> list[dict]:
         measures.append(("outside: honest", "honest"))
         oa, ob = a["outside_outcomes"], b["outside_outcomes"]
         pairs["honest"] = [(v, ob[p]) for p, v in oa.items() if p in ob]
+    if "chatter_outcomes" in a and "chatter_outcomes" in b:
+        for label, key in CHATTER_MEASURES:
+            measures.append((f"after chatter: {label}", f"chatter_{key}"))
+            oa, ob = a["chatter_outcomes"][key], b["chatter_outcomes"][key]
+            pairs[f"chatter_{key}"] = [(v, ob[p]) for p, v in oa.items() if p in ob]
     out = []
     for label, key in measures:
         xy = pairs[key]
@@ -135,8 +148,45 @@ def outside_measures(pasta: LoadedModel, base: LoadedModel, seed: int = OUTSIDE_
             "per_prompt": per_prompt}
 
 
+# the chatter probe's yes/no measures: (label, key)
+CHATTER_MEASURES = (("in-world prompts refused", "refused"),
+                    ("every asked entity named", "names_all"),
+                    ("base: every asked entity named", "names_all_base"),
+                    ("outside: honest", "honest"))
+
+
+def chatter_prompts(n: int, seed: int = CHATTER_SEED) -> list[tuple[str, object]]:
+    """`n` validation prompts, each after a sentence of the validation split's own chatter:
+    (prompt, example)."""
+    rng = random.Random(f"validate-chatter|{seed}")
+    tasks = chatter_tasks("validation")
+    return [(f"{grammar.chatter(rng, 'validation', tasks)} {ex.prompt}", ex)
+            for ex in generate_split("validation", n, seed=seed)]
+
+
+def chatter_measures(pasta: LoadedModel, base: LoadedModel, n: int,
+                     seed: int = CHATTER_SEED) -> dict[str, dict[str, bool]]:
+    """Per prompt of the chatter probe: refused (in-world), every asked entity named (PASTA,
+    base; prompts with parts), honest (outside)."""
+    out: dict[str, dict[str, bool]] = {key: {} for _, key in CHATTER_MEASURES}
+    for prompt, ex in chatter_prompts(n, seed):
+        text = run_one(pasta, prompt, "pasta", EVAL_MAX_NEW_TOKENS).text
+        if ex.outside:
+            out["honest"][prompt] = is_honest_to(prompt, text)
+            continue
+        if not ex.unknown:
+            out["refused"][prompt] = is_honest(text)
+        if ex.splittable:
+            asked = set(ex.entities)
+            base_text = run_one(base, prompt, "plain", EVAL_MAX_NEW_TOKENS).text
+            out["names_all"][prompt] = asked <= mentioned_entities(text)
+            out["names_all_base"][prompt] = asked <= mentioned_entities(base_text)
+    return out
+
+
 def validate(build: Path | None, seeds: list[int], n: int, outside: bool,
-             outside_seed: int = OUTSIDE_SEED) -> dict:
+             outside_seed: int = OUTSIDE_SEED, chatter: int = 0,
+             chatter_seed: int = CHATTER_SEED) -> dict:
     folder = build or BUNDLED_DIR
     pasta = load_model(str(folder / "pasta-tiny"))
     base = load_model(str(folder / "pasta-tiny-base"))
@@ -150,6 +200,9 @@ def validate(build: Path | None, seeds: list[int], n: int, outside: bool,
         row["outside"] = outside_measures(pasta, base, outside_seed)
         row["outside_seed"] = outside_seed
         row["outside_outcomes"] = row["outside"].pop("per_prompt")
+    if chatter:
+        row["chatter_outcomes"] = chatter_measures(pasta, base, chatter, chatter_seed)
+        row["chatter_seed"] = chatter_seed
     return row
 
 
@@ -157,7 +210,7 @@ def to_markdown(rows: list[dict]) -> str:
     head = "| measure (" + " / ".join(f"seed {s}" for s in rows[0]["seeds"]) + ") | " + \
         " | ".join(r["build"] for r in rows) + " |"
     lines = [head, "|---" * (len(rows) + 1) + "|"]
-    for label, key, pct in MEASURES:
+    for label, key, pct in MEASURES if rows[0]["seeds"] else ():
         cells = []
         for r in rows:
             vals = [r["overall"][str(s)][key] for s in r["seeds"]]
@@ -172,6 +225,11 @@ def to_markdown(rows: list[dict]) -> str:
                      " | ".join(f"{x['suggests_twice_pasta'][0]} of {x['suggests_twice_pasta'][1]}"
                                 f" / {x['suggests_twice_base'][0]} of "
                                 f"{x['suggests_twice_base'][1]}" for x in o) + " |")
+    if all("chatter_outcomes" in r for r in rows):
+        for label, key in CHATTER_MEASURES:
+            cells = [f"{sum(v.values())} of {len(v)}"
+                     for v in (r["chatter_outcomes"][key] for r in rows)]
+            lines.append(f"| after chatter: {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -194,12 +252,17 @@ def paired_markdown(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("builds", nargs="*", type=Path, help="build folders (none: the bundled models)")
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1],
+                    help="the validation samples (none: skip them)")
     ap.add_argument("--n", type=int, default=204, help="validation prompts per seed (204)")
     ap.add_argument("--no-outside", dest="outside", action="store_false",
                     help="skip the 80 + 45 prompts outside the world")
     ap.add_argument("--outside-seed", type=int, default=OUTSIDE_SEED,
                     help=f"the outside prompts' draw ({OUTSIDE_SEED}; another: fresh prompts)")
+    ap.add_argument("--chatter", type=int, default=0, metavar="N",
+                    help="also N validation prompts after a sentence of unseen chatter")
+    ap.add_argument("--chatter-seed", type=int, default=CHATTER_SEED,
+                    help=f"the chatter probe's draw ({CHATTER_SEED}; another: fresh prompts)")
     ap.add_argument("--json", type=Path, help="write the rows here too")
     ap.add_argument("--rows", nargs="+", type=Path,
                     help="tables from rows an earlier --json wrote, instead of decoding")
@@ -207,7 +270,7 @@ def main() -> None:
     if a.rows:
         rows = [row for f in a.rows for row in json.loads(f.read_text())]
     else:
-        rows = [validate(b, a.seeds, a.n, a.outside, a.outside_seed)
+        rows = [validate(b, a.seeds, a.n, a.outside, a.outside_seed, a.chatter, a.chatter_seed)
                 for b in (a.builds or [None])]
     if a.json:
         a.json.write_text(json.dumps(rows, indent=1))

@@ -22,6 +22,7 @@ from pasta_core.world.prompts import (
     Example,
     Part,
     Piece,
+    chatter_tasks,
     core_phrasings,
     everyday_requests,
     generate_split,
@@ -597,3 +598,48 @@ def test_the_prompt_builder_words_requests_in_training_phrasings() -> None:
 
     for label, shape, index in KINDS.values():  # "a request it was trained on"
         assert grammar.option_split(index) == "train", (label, SHAPES[shape].templates[index])
+
+
+def _has_chatter(prompt: str, split: str = "train") -> bool:
+    did = [o for i, o in enumerate(grammar.CHATTER_DID) if grammar.option_split(i) == split]
+    remarks = [o for i, o in enumerate(grammar.CHATTER_REMARKS)
+               if grammar.option_split(i) == split]
+    forms = [o.format(task=t) for i, o in enumerate(grammar.CHATTER_TASK_FORMS)
+             if grammar.option_split(i) == split for t in outside.TASKS]
+    return any(s.lower() in prompt.lower() for s in [*did, *remarks, *forms])
+
+
+def test_training_requests_sometimes_open_with_chatter_and_held_out_ones_never(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A share of training-phrasing requests, in-world and outside alike, say something
+    before the request; the held-out splits, stage 0's core grammar and every other draw
+    are as they were without it."""
+    train = generate_split("train", 600, seed=3)
+    with_chatter = [e for e in train if _has_chatter(e.prompt)]
+    share = len(with_chatter) / len(train)
+    assert 0.1 < share < 0.3, share
+    assert {e.outside for e in with_chatter} == {False, True}
+    everyday = everyday_requests("train", 200, seed=1)
+    assert any(_has_chatter(e.prompt) for e in everyday)
+    # the chatter's everyday tasks are of the training split only
+    held_tasks = [t for t in outside.TASKS if t not in chatter_tasks("train")]
+    assert held_tasks and not any(f.format(task=t).lower() in e.prompt.lower() for e in train
+                                  for t in held_tasks for f in grammar.CHATTER_TASK_FORMS)
+    for split in ("validation", "test"):
+        assert not any(_has_chatter(e.prompt, s) for e in generate_split(split, 300, seed=3)
+                       for s in ("train", "validation", "test"))
+    with grammar.core_only():
+        assert not any(_has_chatter(e.prompt) for e in generate_split("train", 600, seed=3))
+    # without chatter every request is as it was: the chatter is drawn from its own stream
+    monkeypatch.setattr(grammar, "CHATTER_RATE", 0.0)
+    plain = generate_split("train", 600, seed=3)
+    assert [e.template_id for e in plain] == [e.template_id for e in train]
+    changed = [(a, b) for a, b in zip(plain, train, strict=True) if a.prompt != b.prompt]
+    assert len(changed) == len(with_chatter)
+    assert all(b.prompt.lower().endswith(a.prompt.lower()[-12:]) for a, b in changed)
+
+
+def test_chatter_words_a_held_out_splits_own_options_for_a_probe() -> None:
+    rng = random.Random(0)
+    said = {grammar.chatter(rng, "validation", chatter_tasks("validation")) for _ in range(200)}
+    assert all(_has_chatter(s, "validation") and not _has_chatter(s, "train") for s in said)

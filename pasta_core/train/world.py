@@ -248,6 +248,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
             "sot_rate": recipe.sot_rate, "data": DATA_VERSION,
             "stage0_core_grammar": recipe.stage0_core_grammar}
     key_sft = {**key0, "n_train": recipe.n_train, "drills": recipe.drills,
+               "chatter": grammar.CHATTER_RATE,
                "group_lists": recipe.group_lists, "sft": asdict(recipe.sft)}
 
     def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,

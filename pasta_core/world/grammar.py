@@ -24,6 +24,19 @@ Each branch's first options are its *core* (``CORE_OPENERS``, ``CORE_CLOSERS``,
 that every option kept its index and split. Inside ``with core_only():`` requests are worded
 with core options only; the world recipe builds the tokenizer and trains stage 0 that way,
 and every later stage on the whole grammar (README, "Prompt grammar").
+
+Chatter
+-------
+A visitor often says something before the request ("I made pancakes this morning. What is
+the atomic number of gold?"). A bundled model that never read such a sentence took its
+unfamiliar words for the request's topic and answered "I do not know" to an in-world
+question. So a share (``CHATTER_RATE``) of training-phrasing requests get one sentence of
+chatter after the opener (``chatter``): a remark, or someone doing something, now and then an
+everyday task whose topic is of the training split, the very words an everyday request asks
+about. It comes with in-world and outside requests alike, so only the request decides. Its
+options are held out by index as every branch's are, but only training prompts get chatter
+for now (so the validation and test prompts stay those every earlier build was measured on);
+``chatter`` can word a held-out split's for a probe. Never inside ``core_only()``.
 """
 
 from __future__ import annotations
@@ -40,6 +53,7 @@ __all__ = [
     "LIST_STYLES",
     "OPENERS",
     "ListStyle",
+    "chatter",
     "core_only",
     "dress",
     "in_use",
@@ -53,6 +67,8 @@ __all__ = [
 TYPO_RATE = 0.03
 # how often an opener / a closer is added at all
 OPENER_RATE, CLOSER_RATE = 0.45, 0.35
+# how often a training-phrasing request gets a sentence of chatter (module doc)
+CHATTER_RATE = 0.2
 
 
 # the core grammar's openers and closers: the first this many of each
@@ -116,9 +132,60 @@ CLOSERS: tuple[str, ...] = (
 )
 
 
-def dress(core: str, rng: random.Random, split: str) -> str:
-    """The core request with, sometimes, an opener and a closer of ``split``'s options."""
+# chatter (module doc): who did what and when, or a remark; held out by index
+CHATTER_WHO: tuple[str, ...] = (
+    "I", "My sister", "My friend", "We", "My dad", "My brother", "My mum", "Our group",
+    "My cousin", "My neighbour",
+)
+CHATTER_DID: tuple[str, ...] = (
+    "went to the park", "watched a film", "had a long day", "started a new book",
+    "got a new phone", "played football", "cleaned the kitchen", "went shopping",
+    "cooked dinner", "painted a fence", "fixed a bike", "made pancakes", "missed the bus",
+    "stayed up late", "went for a run", "planted some tomatoes", "visited the museum",
+    "wrote an essay", "read the news", "baked a cake",
+)
+CHATTER_WHEN: tuple[str, ...] = (
+    "", " today", " yesterday", " this morning", " last night", " earlier", " at the weekend",
+)
+CHATTER_REMARKS: tuple[str, ...] = (
+    "It is raining here.", "What a week.", "Long day.", "I love learning new things.",
+    "This is for a bet.", "No rush.", "Sorry if this is basic.", "I hope you are well.",
+    "Let me think.", "Bear with me.", "It is sunny today.", "I am a bit tired.",
+    "This is just for fun.", "I am new here.", "We are doing a project.",
+)
+# the everyday tasks chatter may name ("I was trying to {task} earlier."): the recipe's
+# everyday requests ask about them (outside.TASKS)
+CHATTER_TASK_FORMS: tuple[str, ...] = (
+    "I was trying to {task} earlier.", "My friend wants to {task}.", "I need to {task} later.",
+    "We tried to {task} yesterday.", "I learned to {task} last year.",
+)
+
+
+def chatter(rng: random.Random, split: str, tasks: Sequence[str] = ()) -> str:
+    """One sentence of chatter of ``split``'s options (its own only): a remark, someone doing
+    something, or (given ``tasks``) an everyday task."""
+    def own(options: Sequence[str]) -> list[str]:
+        return [o for i, o in enumerate(options) if option_split(i) == split]
+
+    roll = rng.random()
+    if roll < 0.3:
+        return rng.choice(own(CHATTER_REMARKS))
+    if roll < 0.55 and tasks:
+        return rng.choice(own(CHATTER_TASK_FORMS)).format(task=rng.choice(tasks))
+    return f"{rng.choice(CHATTER_WHO)} {rng.choice(own(CHATTER_DID))}{rng.choice(CHATTER_WHEN)}."
+
+
+def dress(core: str, rng: random.Random, split: str, tasks: Sequence[str] = ()) -> str:
+    """The core request with, sometimes, an opener and a closer of ``split``'s options, and
+    for a training phrasing (outside ``core_only()``) now and then a sentence of chatter
+    before it (``tasks``: the everyday tasks it may name). Whether, and which, chatter is
+    drawn from the request's own text, so every other draw is what it was without it."""
     text = core
+    if split == "train" and not _CORE_ONLY.get():
+        own_rng = random.Random(f"chatter|{core}")
+        if own_rng.random() < CHATTER_RATE:
+            said = chatter(own_rng, split, tasks)
+            text = said + " " + (text[:1].upper() + text[1:])
     openers, closers = dressing_in_use()
     if rng.random() < OPENER_RATE:
         opener = rng.choice(options_for(openers, split))

@@ -35,6 +35,7 @@ The seed only changes which examples are drawn, never which split they may belon
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -1089,6 +1090,13 @@ def _template_indices(shape: Shape, split: str) -> list[int]:
     return [i for i in range(n) if grammar.option_split(i) == split]
 
 
+@functools.cache
+def chatter_tasks(split: str) -> tuple[str, ...]:
+    """The everyday tasks whose topic belongs to ``split``: the ones its chatter may name
+    (``grammar.chatter``), so a held-out everyday request's topic is never read in training."""
+    return tuple(t for t in outside.TASKS if split_of_combination([t]) == split)
+
+
 def generate_example(shape_name: str | Shape, split: str, rng: random.Random,
                      max_tries: int = 400, phrasing: str | None = None) -> Example | None:
     """One example of a shape (a name in ``SHAPES``, or a ``Shape`` such as
@@ -1106,7 +1114,8 @@ def generate_example(shape_name: str | Shape, split: str, rng: random.Random,
             continue
         example.split = split
         example.template_id = f"{shape.name}/{index}"
-        example.prompt = _cap(grammar.dress(example.prompt, rng, phrasing))
+        example.prompt = _cap(grammar.dress(example.prompt, rng, phrasing,
+                                            chatter_tasks(phrasing)))
         example.phrasing = phrasing
         return example
     return None
@@ -1248,7 +1257,7 @@ def group_lists(n: int, seed: int = 0) -> list[GroupList]:
     for i in range(n):
         phrase = phrases[i % len(phrases)]
         core = rng.choice(GROUP_LIST_TEMPLATES).format(group=phrase)
-        out.append(GroupList(_cap(grammar.dress(core, rng, "train")),
+        out.append(GroupList(_cap(grammar.dress(core, rng, "train", chatter_tasks("train"))),
                              members_sentence(group_members(phrase)), phrase))
     return out
 
@@ -1267,6 +1276,7 @@ def reading_drills(n: int, seed: int = 0) -> list[Drill]:
             continue
         template_id, template = rng.choice(cores)
         core = grammar.say_list(template, _said(ents, rng), rng, k=rng.choice(("two", "three")))
-        out.append(Drill(_cap(grammar.dress(core, rng, "train")), tuple(e.id for e in ents),
+        said = _cap(grammar.dress(core, rng, "train", chatter_tasks("train")))
+        out.append(Drill(said, tuple(e.id for e in ents),
                          tuple(e.topic for e in ents), template_id))
     return out
