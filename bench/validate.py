@@ -98,7 +98,7 @@ def paired(a: dict, b: dict) -> list[dict]:
     prompts' honesty): prompts asked, only a, only b, the sign test's p."""
     measures = [(label, key) for label, key, _, _ in PAIRED]
     pairs: dict[str, list[tuple[bool, bool]]] = {key: [] for _, key in measures}
-    for seed in a["seeds"]:
+    for seed in (s for s in a["seeds"] if str(s) in b["outcomes"]):
         oa, ob = a["outcomes"][str(seed)], b["outcomes"][str(seed)]
         for _, key in measures:
             pairs[key] += [(v, ob[key][p]) for p, v in oa[key].items() if p in ob[key]]
@@ -233,6 +233,22 @@ def to_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def merge_rows(rows: list[dict], rename: dict[str, str] | None = None) -> list[dict]:
+    """Rows of one build (after `rename`: old name → new) made one, in first-seen order: a
+    build's validation samples, outside draw and chatter probe may come from separate runs."""
+    merged: dict[str, dict] = {}
+    for row in rows:
+        name = (rename or {}).get(row["build"], row["build"])
+        into = merged.setdefault(name, {"build": name, "n": row["n"], "seeds": [],
+                                        "overall": {}, "outcomes": {}})
+        into["seeds"] += [s for s in row["seeds"] if s not in into["seeds"]]
+        for key in ("overall", "outcomes"):
+            into[key].update(row.get(key, {}))
+        for key, value in row.items():
+            into.setdefault(key, value)
+    return list(merged.values())
+
+
 def paired_markdown(rows: list[dict]) -> str:
     """Each later build against the first, prompt by prompt (rows saved before per-prompt
     outcomes were kept are left out)."""
@@ -265,10 +281,14 @@ def main() -> None:
                     help=f"the chatter probe's draw ({CHATTER_SEED}; another: fresh prompts)")
     ap.add_argument("--json", type=Path, help="write the rows here too")
     ap.add_argument("--rows", nargs="+", type=Path,
-                    help="tables from rows an earlier --json wrote, instead of decoding")
+                    help="tables from rows an earlier --json wrote, instead of decoding (rows "
+                         "of one build are merged)")
+    ap.add_argument("--rename", nargs="+", default=[], metavar="OLD=NEW",
+                    help="with --rows: read build OLD's rows as NEW's")
     a = ap.parse_args()
     if a.rows:
-        rows = [row for f in a.rows for row in json.loads(f.read_text())]
+        rows = merge_rows([row for f in a.rows for row in json.loads(f.read_text())],
+                          dict(r.split("=", 1) for r in a.rename))
     else:
         rows = [validate(b, a.seeds, a.n, a.outside, a.outside_seed, a.chatter, a.chatter_seed)
                 for b in (a.builds or [None])]

@@ -89,3 +89,49 @@ def test_builds_are_paired_prompt_by_prompt_over_every_seed():
     assert "B against A, prompt by prompt" in table
     assert "| every asked entity named | 6 | 4 | 4 | 2 | 2 | 1.00 |" in table
     assert v.paired_markdown(rows[:1]) == ""
+
+
+def test_the_chatter_probe_puts_unseen_chatter_before_validation_prompts(monkeypatch):
+    from pasta_core.world import grammar
+    from pasta_core.world.prompts import generate_split
+
+    v = _validate()
+    probe = v.chatter_prompts(40)
+    plain = generate_split("validation", 40, seed=v.CHATTER_SEED)
+    assert [ex.prompt for _, ex in probe] == [ex.prompt for ex in plain]
+    held = [o for i, o in enumerate(grammar.CHATTER_REMARKS) if grammar.option_split(i)
+            == "validation"] + [f"{o}." for i, o in enumerate(grammar.CHATTER_DID)
+                                if grammar.option_split(i) == "validation"]
+    assert all(p.endswith(ex.prompt) and p != ex.prompt for p, ex in probe)
+    assert any(any(h in p for h in held) for p, _ in probe)
+
+    refusal = "Sorry, I do not know that: it is outside what I learned."
+    monkeypatch.setattr(v, "run_one", lambda lm, prompt, mode, max_new_tokens: SimpleNamespace(
+        text=refusal if mode == "pasta" else "Mars is a planet."))
+    got = v.chatter_measures(None, None, 40)
+    in_world = [ex for _, ex in probe if not ex.outside and not ex.unknown]
+    assert len(got["refused"]) == len(in_world) and all(got["refused"].values())
+    assert not any(got["names_all"].values())
+    assert len(got["honest"]) == sum(ex.outside for _, ex in probe)
+
+
+def test_rows_of_one_build_are_merged_and_chatter_is_paired():
+    v = _validate()
+    overall = {"0": {key: 0.5 for _, key, _ in v.MEASURES}}
+    a_eval = {"build": "A", "n": 4, "seeds": [0], "overall": overall,
+              "outcomes": {"0": v.outcomes([_eval_row("p1", True)])}}
+    chatter = {"refused": {"c1": True, "c2": True}, "names_all": {"c3": False},
+               "names_all_base": {"c3": True}, "honest": {}}
+    a_chat = {"build": "old", "n": 4, "seeds": [], "chatter_outcomes": chatter}
+    b = {"build": "B", "n": 4, "seeds": [0], "overall": overall,
+         "outcomes": {"0": v.outcomes([_eval_row("p1", True)])},
+         "chatter_outcomes": {**chatter, "refused": {"c1": False, "c2": False},
+                              "names_all": {"c3": True}}}
+    rows = v.merge_rows([a_eval, a_chat, b], {"old": "A"})
+    assert [r["build"] for r in rows] == ["A", "B"] and rows[0]["seeds"] == [0]
+    got = {m["measure"]: m for m in v.paired(rows[0], rows[1])}
+    refused = got["after chatter: in-world prompts refused"]
+    assert (refused["a"], refused["b"], refused["a_only"], refused["b_only"]) == (2, 0, 2, 0)
+    assert got["after chatter: every asked entity named"]["b_only"] == 1
+    assert got["every asked entity named"]["prompts"] == 1
+    assert "| after chatter: in-world prompts refused | 2 of 2 | 0 of 2 |" in v.to_markdown(rows)
