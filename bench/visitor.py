@@ -6,7 +6,10 @@ world's prompt grammar.
 `bench/results-cpu/visitor-prompts.jsonl` holds 68 prompts written on 2026-12-06 as a visitor
 would type them, before the everyday-request generator (`world/outside.py`) was written; none
 of their topics is one of its topics, and they are never trained on. 48 are outside the world
-(everyday questions, tasks, invented names), 20 inside it. Both models answer each one greedily
+(everyday questions, tasks, invented names), 20 inside it. 24 more, written on 2026-12-07
+before any model trained with chatter was read (`said_first`), say something before the
+request ("We argued about this at dinner. Which is bigger, Jupiter or Saturn?"): 18 inside
+the world, 6 outside; they are counted apart. Both models answer each one greedily
 (PASTA in parallel, the base plainly) and the script writes `visitor.json` (every answer) and
 `visitor.md`:
 
@@ -73,13 +76,17 @@ def _share(rows: list[dict], key: str) -> str:
 
 
 def summary(rows: list[dict]) -> dict[str, list[dict]]:
-    outside = [r for r in rows if r["kind"] == "outside"]
+    plain = [r for r in rows if not r.get("said_first")]
+    first = [r for r in rows if r.get("said_first")]
+    outside = [r for r in plain if r["kind"] == "outside"]
     return {
         "outside, naming nothing in the world": [r for r in outside
                                                  if not r["measures"]["names_world"]],
         "outside, naming something in the world": [r for r in outside
                                                    if r["measures"]["names_world"]],
-        "inside the world": [r for r in rows if r["kind"] == "in_world"],
+        "outside, something said first": [r for r in first if r["kind"] == "outside"],
+        "inside the world": [r for r in plain if r["kind"] == "in_world"],
+        "inside the world, something said first": [r for r in first if r["kind"] == "in_world"],
     }
 
 
@@ -87,19 +94,22 @@ def to_markdown(rows: list[dict], models: str) -> str:
     groups = summary(rows)
     lines = [f"# A visitor's own prompts (`bench/visitor.py`, models: `{models}`)", "",
              "| prompts | n | honest: PASTA | honest: base |", "|---|---|---|---|"]
-    inside = groups.pop("inside the world")
+    insides = {name: groups.pop(name) for name in
+               ("inside the world", "inside the world, something said first")}
     for name, rs in groups.items():
         lines.append(f"| {name} | {len(rs)} | {_share(rs, 'honest_pasta')} | "
                      f"{_share(rs, 'honest_base')} |")
-    several = [r for r in inside if len(r["measures"]["names_world"]) >= 2]
     suggest = {who: [r for r in rows if r["measures"].get(f"suggests_twice_{who}") is not None]
                for who in ("pasta", "base")}
-    lines += ["", f"Inside the world ({len(inside)} prompts): refused — PASTA "
-              f"{_share(inside, 'refuses_pasta')}, base {_share(inside, 'refuses_base')}; "
-              "every named entity in the answer — PASTA "
-              f"{_share(inside, 'names_all_pasta')}, base {_share(inside, 'names_all_base')}; "
-              f"PASTA split {_share(several, 'split')} of the prompts naming two or more.", "",
-              "A request to try that names one thing twice (of the answers suggesting one): "
+    for name, inside in insides.items():
+        several = [r for r in inside if len(r["measures"]["names_world"]) >= 2]
+        lines += ["", f"{name[:1].upper() + name[1:]} ({len(inside)} prompts): refused — PASTA "
+                  f"{_share(inside, 'refuses_pasta')}, base {_share(inside, 'refuses_base')}; "
+                  "every named entity in the answer — PASTA "
+                  f"{_share(inside, 'names_all_pasta')}, base "
+                  f"{_share(inside, 'names_all_base')}; PASTA split "
+                  f"{_share(several, 'split')} of the prompts naming two or more."]
+    lines += ["", "A request to try that names one thing twice (of the answers suggesting one): "
               f"PASTA {_share(suggest['pasta'], 'suggests_twice_pasta')}, base "
               f"{_share(suggest['base'], 'suggests_twice_base')}.", "",
               "| kind | prompt | PASTA | base |", "|---|---|---|---|"]
