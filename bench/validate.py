@@ -81,10 +81,13 @@ def _asked_of(row: dict, rows_kind: str) -> bool:
     return {"parts": bool(row.get("splittable")), "all": True, "in_world": in_world(row)}[rows_kind]
 
 
-def outcomes(eval_rows: list[dict]) -> dict[str, dict[str, bool]]:
-    """Each paired measure's outcome per prompt, for the prompts it is asked of."""
-    return {key: {r["prompt"]: bool(fn(r)) for r in eval_rows if _asked_of(r, kind)}
-            for _, key, kind, fn in PAIRED}
+def outcomes(eval_rows: list[dict]) -> dict[str, dict]:
+    """Each paired measure's outcome per prompt, for the prompts it is asked of, and each
+    prompt's judge score of PASTA's answer (`judge`)."""
+    out: dict[str, dict] = {key: {r["prompt"]: bool(fn(r)) for r in eval_rows
+                                  if _asked_of(r, kind)} for _, key, kind, fn in PAIRED}
+    out["judge"] = {r["prompt"]: r["pasta"]["judge"] for r in eval_rows}
+    return out
 
 
 def sign_test(a_only: int, b_only: int) -> float:
@@ -98,10 +101,19 @@ def paired(a: dict, b: dict) -> list[dict]:
     prompts' honesty): prompts asked, only a, only b, the sign test's p."""
     measures = [(label, key) for label, key, _, _ in PAIRED]
     pairs: dict[str, list[tuple[bool, bool]]] = {key: [] for _, key in measures}
-    for seed in (s for s in a["seeds"] if str(s) in b["outcomes"]):
+    seeds = [s for s in a["seeds"] if str(s) in b["outcomes"]]
+    for seed in seeds:
         oa, ob = a["outcomes"][str(seed)], b["outcomes"][str(seed)]
         for _, key in measures:
             pairs[key] += [(v, ob[key][p]) for p, v in oa[key].items() if p in ob[key]]
+    # the judge, where both rows kept it per prompt: which build's answer scored higher
+    judged = [(x, b["outcomes"][str(s)]["judge"][p]) for s in seeds
+              if "judge" in a["outcomes"][str(s)] and "judge" in b["outcomes"][str(s)]
+              for p, x in a["outcomes"][str(s)]["judge"].items()
+              if p in b["outcomes"][str(s)]["judge"]]
+    if judged:
+        measures.append(("judge, PASTA: the prompt's answer scored higher", "judge"))
+        pairs["judge"] = [(x > y + 1e-9, y > x + 1e-9) for x, y in judged]
     if "outside_outcomes" in a and "outside_outcomes" in b:
         measures.append(("outside: honest", "honest"))
         oa, ob = a["outside_outcomes"], b["outside_outcomes"]

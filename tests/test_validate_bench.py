@@ -60,9 +60,10 @@ def test_the_sign_test_matches_the_binomial_by_hand():
     assert v.sign_test(3, 3) == 1.0
 
 
-def _eval_row(prompt: str, names: bool, refused: bool = False, splittable: bool = True) -> dict:
+def _eval_row(prompt: str, names: bool, refused: bool = False, splittable: bool = True,
+              judge: float = 0.5) -> dict:
     return {"prompt": prompt, "splittable": splittable, "outside": False, "unknown": False,
-            "pasta": {"promises": 2 if splittable else 0},
+            "pasta": {"promises": 2 if splittable else 0, "judge": judge},
             "viewer": {"names_all_pasta": names, "names_all_base": True,
                        "one_promise_per_part": names, "duplicate_topic": False,
                        "refuses_pasta": refused}}
@@ -71,10 +72,10 @@ def _eval_row(prompt: str, names: bool, refused: bool = False, splittable: bool 
 def test_builds_are_paired_prompt_by_prompt_over_every_seed():
     v = _validate()
     # A names every entity of p1 and p2, B of p2 and p3; B refuses the one in-world single fact
-    a = [_eval_row("p1", True), _eval_row("p2", True), _eval_row("p3", False),
+    a = [_eval_row("p1", True, judge=0.9), _eval_row("p2", True), _eval_row("p3", False),
          _eval_row("s", False, splittable=False)]
-    b = [_eval_row("p1", False), _eval_row("p2", True), _eval_row("p3", True),
-         _eval_row("s", False, refused=True, splittable=False)]
+    b = [_eval_row("p1", False, judge=0.4), _eval_row("p2", True), _eval_row("p3", True),
+         _eval_row("s", False, refused=True, splittable=False, judge=0.2)]
     rows = [{"build": name, "seeds": [0, 1], "outcomes": {"0": v.outcomes(r), "1": v.outcomes(r)},
              "outside_outcomes": {"o1": True, "o2": name == "B"}}
             for name, r in (("A", a), ("B", b))]
@@ -85,6 +86,8 @@ def test_builds_are_paired_prompt_by_prompt_over_every_seed():
     refused = got["in-world prompts refused"]  # asked of every in-world prompt, parts or not
     assert (refused["prompts"], refused["a_only"], refused["b_only"]) == (8, 0, 2)
     assert (got["outside: honest"]["a"], got["outside: honest"]["b"]) == (1, 2)
+    judge = got["judge, PASTA: the prompt's answer scored higher"]  # A higher on p1 and s
+    assert (judge["prompts"], judge["a_only"], judge["b_only"]) == (8, 4, 0)
     table = v.paired_markdown(rows)
     assert "B against A, prompt by prompt" in table
     assert "| every asked entity named | 6 | 4 | 4 | 2 | 2 | 1.00 |" in table
