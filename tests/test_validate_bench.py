@@ -138,22 +138,3 @@ def test_rows_of_one_build_are_merged_and_chatter_is_paired():
     assert got["after chatter: every asked entity named"]["b_only"] == 1
     assert got["every asked entity named"]["prompts"] == 1
     assert "| after chatter: in-world prompts refused | 2 of 2 | 0 of 2 |" in v.to_markdown(rows)
-
-
-def test_the_visitor_bench_counts_prompts_with_something_said_first_apart():
-    visitor = bench_script("visitor")
-
-    def row(kind, said_first=False, names=()):
-        return {"kind": kind, "said_first": said_first, "measures": {"names_world": list(names)}}
-
-    rows = [row("outside"), row("outside", names=["mars"]), row("outside", True),
-            row("in_world", names=["mars"]), row("in_world", True, ["mars"]),
-            row("in_world", True, ["io"])]
-    groups = {k: len(v) for k, v in visitor.summary(rows).items()}
-    assert groups == {"outside, naming nothing in the world": 1,
-                      "outside, naming something in the world": 1,
-                      "outside, something said first": 1, "inside the world": 1,
-                      "inside the world, something said first": 2}
-    prompts = [__import__("json").loads(line) for line in visitor.PROMPTS.read_text().splitlines()]
-    first = [p for p in prompts if p.get("said_first")]
-    assert (len(prompts), len(first)) == (92, 24)

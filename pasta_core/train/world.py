@@ -314,6 +314,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "vocab": len(tok), "train_examples": len(examples),
         "phrasings": phrasings(),
         "core_phrasings": core_phrasings(),
+        "chatter_rate": grammar.CHATTER_RATE,
         "train_tokens": {"plain": sum(map(len, plain_seqs)), "annotated": sum(map(len, ann_seqs))},
         "history": {"stage0": hist0, "base": hist_base, "stage1": hist1_dicts,
                     "apar": hist_apar, "stage2": s2["history"]},
@@ -411,6 +412,11 @@ def model_card(name: str, report: dict, result: dict) -> str:
     slack = (f"; stage 1's promises: each chunk's real length rounded up to a multiple of 10, "
              f"plus 0 to {r['promise_slack']} tokens (drawn per chunk)"
              if r.get("promise_slack") else "")
+    # reports from before chatter have none
+    chatter = (f"; a share {report['chatter_rate']} of the later stages' training requests say "
+               "one sentence of chatter first ('My dad fixed a bike yesterday.')"
+               if report.get("chatter_rate") else "")
+    core += chatter
     header = "\n".join(front_matter("pasta, parallel-decoding, tiny", license="apache-2.0"))
     return f"""{header}
 # {name}
