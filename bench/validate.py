@@ -39,14 +39,14 @@ import json
 import math
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from pasta_core.models import BUNDLED_DIR, LoadedModel, load_model
 from pasta_core.settings import EVAL_MAX_NEW_TOKENS
-from pasta_core.train.evaluate import evaluate, in_world, run_one
+from pasta_core.train.evaluate import evaluate, in_world, run_one, viewer_measures
 from pasta_core.world import grammar
-from pasta_core.world.judge import mentioned_entities
-from pasta_core.world.outside import is_honest, is_honest_to, suggests_twice
+from pasta_core.world.outside import is_honest_to, suggests_twice
 from pasta_core.world.prompts import chatter_tasks, everyday_requests, generate_split
 
 OUTSIDE_SEED, OUTSIDE_DRAW = 7, 900  # the outside prompts' sample of the validation split
@@ -99,30 +99,28 @@ def sign_test(a_only: int, b_only: int) -> float:
 def paired(a: dict, b: dict) -> list[dict]:
     """Build `b` against build `a`, prompt by prompt over every seed's sample (and the outside
     prompts' honesty): prompts asked, only a, only b, the sign test's p."""
+    def both(oa: dict, ob: dict) -> list[tuple]:  # each prompt both rows answered
+        return [(v, ob[p]) for p, v in oa.items() if p in ob]
+
     measures = [(label, key) for label, key, _, _ in PAIRED]
     pairs: dict[str, list[tuple[bool, bool]]] = {key: [] for _, key in measures}
-    seeds = [s for s in a["seeds"] if str(s) in b["outcomes"]]
-    for seed in seeds:
-        oa, ob = a["outcomes"][str(seed)], b["outcomes"][str(seed)]
+    judged: list[tuple] = []
+    for seed in (str(s) for s in a["seeds"] if str(s) in b["outcomes"]):
+        oa, ob = a["outcomes"][seed], b["outcomes"][seed]
         for _, key in measures:
-            pairs[key] += [(v, ob[key][p]) for p, v in oa[key].items() if p in ob[key]]
-    # the judge, where both rows kept it per prompt: which build's answer scored higher
-    judged = [(x, b["outcomes"][str(s)]["judge"][p]) for s in seeds
-              if "judge" in a["outcomes"][str(s)] and "judge" in b["outcomes"][str(s)]
-              for p, x in a["outcomes"][str(s)]["judge"].items()
-              if p in b["outcomes"][str(s)]["judge"]]
-    if judged:
+            pairs[key] += both(oa[key], ob[key])
+        if "judge" in oa and "judge" in ob:  # rows saved before the judge was kept have none
+            judged += both(oa["judge"], ob["judge"])
+    if judged:  # which build's answer the judge scored higher
         measures.append(("judge, PASTA: the prompt's answer scored higher", "judge"))
         pairs["judge"] = [(x > y + 1e-9, y > x + 1e-9) for x, y in judged]
     if "outside_outcomes" in a and "outside_outcomes" in b:
         measures.append(("outside: honest", "honest"))
-        oa, ob = a["outside_outcomes"], b["outside_outcomes"]
-        pairs["honest"] = [(v, ob[p]) for p, v in oa.items() if p in ob]
+        pairs["honest"] = both(a["outside_outcomes"], b["outside_outcomes"])
     if "chatter_outcomes" in a and "chatter_outcomes" in b:
         for label, key in CHATTER_MEASURES:
             measures.append((f"after chatter: {label}", f"chatter_{key}"))
-            oa, ob = a["chatter_outcomes"][key], b["chatter_outcomes"][key]
-            pairs[f"chatter_{key}"] = [(v, ob[p]) for p, v in oa.items() if p in ob]
+            pairs[f"chatter_{key}"] = both(a["chatter_outcomes"][key], b["chatter_outcomes"][key])
     out = []
     for label, key in measures:
         xy = pairs[key]
@@ -178,21 +176,23 @@ def chatter_prompts(n: int, seed: int = CHATTER_SEED) -> list[tuple[str, object]
 
 def chatter_measures(pasta: LoadedModel, base: LoadedModel, n: int,
                      seed: int = CHATTER_SEED) -> dict[str, dict[str, bool]]:
-    """Per prompt of the chatter probe: refused (in-world), every asked entity named (PASTA,
-    base; prompts with parts), honest (outside)."""
+    """Per prompt of the chatter probe, as `evaluate` measures a row (`viewer_measures`):
+    refused (in-world), every asked entity named (PASTA, base; prompts with parts), honest
+    (outside). The base answers only the prompts with parts."""
     out: dict[str, dict[str, bool]] = {key: {} for _, key in CHATTER_MEASURES}
     for prompt, ex in chatter_prompts(n, seed):
-        text = run_one(pasta, prompt, "pasta", EVAL_MAX_NEW_TOKENS).text
+        trace = run_one(pasta, prompt, "pasta", EVAL_MAX_NEW_TOKENS)
+        base_text = (run_one(base, prompt, "plain", EVAL_MAX_NEW_TOKENS).text
+                     if ex.splittable else "")
+        v = viewer_measures(replace(ex, prompt=prompt), trace, base_text)
         if ex.outside:
-            out["honest"][prompt] = is_honest_to(prompt, text)
+            out["honest"][prompt] = v["honest_pasta"]
             continue
         if not ex.unknown:
-            out["refused"][prompt] = is_honest(text)
+            out["refused"][prompt] = v["refuses_pasta"]
         if ex.splittable:
-            asked = set(ex.entities)
-            base_text = run_one(base, prompt, "plain", EVAL_MAX_NEW_TOKENS).text
-            out["names_all"][prompt] = asked <= mentioned_entities(text)
-            out["names_all_base"][prompt] = asked <= mentioned_entities(base_text)
+            out["names_all"][prompt] = v["names_all_pasta"]
+            out["names_all_base"][prompt] = v["names_all_base"]
     return out
 
 

@@ -108,9 +108,15 @@ def test_the_chatter_probe_puts_unseen_chatter_before_validation_prompts(monkeyp
     assert all(p.endswith(ex.prompt) and p != ex.prompt for p, ex in probe)
     assert any(any(h in p for h in held) for p, _ in probe)
 
+    from pasta_core.lang import parse_document
+
     refusal = "Sorry, I do not know that: it is outside what I learned."
-    monkeypatch.setattr(v, "run_one", lambda lm, prompt, mode, max_new_tokens: SimpleNamespace(
-        text=refusal if mode == "pasta" else "Mars is a planet."))
+
+    def fake_run_one(lm, prompt, mode, max_new_tokens):  # a trace as `viewer_measures` reads it
+        text = refusal if mode == "pasta" else "Mars is a planet."
+        return SimpleNamespace(text=text, document=parse_document(text))
+
+    monkeypatch.setattr(v, "run_one", fake_run_one)
     got = v.chatter_measures(None, None, 40)
     in_world = [ex for _, ex in probe if not ex.outside and not ex.unknown]
     assert len(got["refused"]) == len(in_world) and all(got["refused"].values())

@@ -59,6 +59,7 @@ __all__ = [
     "in_use",
     "option_split",
     "options_for",
+    "own_options",
     "say_list",
     "say_name",
 ]
@@ -102,14 +103,19 @@ def option_split(index: int) -> str:
     return "test" if index % 5 == 4 else "validation" if index % 5 == 3 else "train"
 
 
+def own_options(options: Sequence[T], split: str) -> list[T]:
+    """The options of a branch that belong to ``split`` (by index)."""
+    return [o for i, o in enumerate(options) if option_split(i) == split]
+
+
 def options_for(options: Sequence[str], split: str) -> list[str]:
     """The dressing (openers, closers) a prompt of ``split`` may use: its own options, and for
     a held-out split the training ones too (a core template is always of the split itself:
     ``prompts.generate_example``)."""
-    own = [o for i, o in enumerate(options) if option_split(i) == split]
+    own = own_options(options, split)
     if split == "train":
         return own
-    return own + [o for i, o in enumerate(options) if option_split(i) == "train"]
+    return own + own_options(options, "train")
 
 
 OPENERS: tuple[str, ...] = (
@@ -164,15 +170,13 @@ CHATTER_TASK_FORMS: tuple[str, ...] = (
 def chatter(rng: random.Random, split: str, tasks: Sequence[str] = ()) -> str:
     """One sentence of chatter of ``split``'s options (its own only): a remark, someone doing
     something, or (given ``tasks``) an everyday task."""
-    def own(options: Sequence[str]) -> list[str]:
-        return [o for i, o in enumerate(options) if option_split(i) == split]
-
     roll = rng.random()
     if roll < 0.3:
-        return rng.choice(own(CHATTER_REMARKS))
+        return rng.choice(own_options(CHATTER_REMARKS, split))
     if roll < 0.55 and tasks:
-        return rng.choice(own(CHATTER_TASK_FORMS)).format(task=rng.choice(tasks))
-    return f"{rng.choice(CHATTER_WHO)} {rng.choice(own(CHATTER_DID))}{rng.choice(CHATTER_WHEN)}."
+        return rng.choice(own_options(CHATTER_TASK_FORMS, split)).format(task=rng.choice(tasks))
+    return (f"{rng.choice(CHATTER_WHO)} {rng.choice(own_options(CHATTER_DID, split))}"
+            f"{rng.choice(CHATTER_WHEN)}.")
 
 
 def dress(core: str, rng: random.Random, split: str, tasks: Sequence[str] = ()) -> str:

@@ -1097,6 +1097,11 @@ def chatter_tasks(split: str) -> tuple[str, ...]:
     return tuple(t for t in outside.TASKS if split_of_combination([t]) == split)
 
 
+def _dress(core: str, rng: random.Random, phrasing: str) -> str:
+    """``grammar.dress`` with the chatter tasks of ``phrasing``, capitalised."""
+    return _cap(grammar.dress(core, rng, phrasing, chatter_tasks(phrasing)))
+
+
 def generate_example(shape_name: str | Shape, split: str, rng: random.Random,
                      max_tries: int = 400, phrasing: str | None = None) -> Example | None:
     """One example of a shape (a name in ``SHAPES``, or a ``Shape`` such as
@@ -1114,8 +1119,7 @@ def generate_example(shape_name: str | Shape, split: str, rng: random.Random,
             continue
         example.split = split
         example.template_id = f"{shape.name}/{index}"
-        example.prompt = _cap(grammar.dress(example.prompt, rng, phrasing,
-                                            chatter_tasks(phrasing)))
+        example.prompt = _dress(example.prompt, rng, phrasing)
         example.phrasing = phrasing
         return example
     return None
@@ -1257,7 +1261,7 @@ def group_lists(n: int, seed: int = 0) -> list[GroupList]:
     for i in range(n):
         phrase = phrases[i % len(phrases)]
         core = rng.choice(GROUP_LIST_TEMPLATES).format(group=phrase)
-        out.append(GroupList(_cap(grammar.dress(core, rng, "train", chatter_tasks("train"))),
+        out.append(GroupList(_dress(core, rng, "train"),
                              members_sentence(group_members(phrase)), phrase))
     return out
 
@@ -1276,7 +1280,6 @@ def reading_drills(n: int, seed: int = 0) -> list[Drill]:
             continue
         template_id, template = rng.choice(cores)
         core = grammar.say_list(template, _said(ents, rng), rng, k=rng.choice(("two", "three")))
-        said = _cap(grammar.dress(core, rng, "train", chatter_tasks("train")))
-        out.append(Drill(said, tuple(e.id for e in ents),
+        out.append(Drill(_dress(core, rng, "train"), tuple(e.id for e in ents),
                          tuple(e.topic for e in ents), template_id))
     return out
