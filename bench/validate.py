@@ -60,6 +60,7 @@ MEASURES = (  # (label, key of evaluate's "overall", percent?)
     ("in-world prompts refused", "in_world_refused_pasta_rate", True),
     ("base: every asked entity named", "names_all_base_rate", True),
     ("base: judge", "judge_base", False),
+    ("says a fact twice", "repeats_pasta_rate", True),
 )
 
 # yes/no measures compared prompt by prompt: (label, key, the rows it is asked of, the outcome)
@@ -73,6 +74,7 @@ PAIRED: tuple[tuple[str, str, str, Outcome], ...] = (
     ("in-world prompts refused", "refused", "in_world", lambda r: r["viewer"]["refuses_pasta"]),
     ("base: every asked entity named", "names_all_base", "parts",
      lambda r: r["viewer"]["names_all_base"]),
+    ("says a fact twice", "repeats", "all", lambda r: r["viewer"]["repeats_pasta"]),
 )
 
 
@@ -102,10 +104,13 @@ def paired(a: dict, b: dict) -> list[dict]:
     def both(oa: dict, ob: dict) -> list[tuple]:  # each prompt both rows answered
         return [(v, ob[p]) for p, v in oa.items() if p in ob]
 
-    measures = [(label, key) for label, key, _, _ in PAIRED]
+    seeds = [str(s) for s in a["seeds"] if str(s) in b["outcomes"]]
+    # a measure added later is paired where both rows kept it ("says a fact twice")
+    measures = [(label, key) for label, key, _, _ in PAIRED
+                if all(key in r["outcomes"][s] for r in (a, b) for s in seeds)]
     pairs: dict[str, list[tuple[bool, bool]]] = {key: [] for _, key in measures}
     judged: list[tuple] = []
-    for seed in (str(s) for s in a["seeds"] if str(s) in b["outcomes"]):
+    for seed in seeds:
         oa, ob = a["outcomes"][seed], b["outcomes"][seed]
         for _, key in measures:
             pairs[key] += both(oa[key], ob[key])
@@ -225,7 +230,7 @@ def to_markdown(rows: list[dict]) -> str:
     for label, key, pct in MEASURES if rows[0]["seeds"] else ():
         cells = []
         for r in rows:
-            vals = [r["overall"][str(s)][key] for s in r["seeds"]]
+            vals = [r["overall"][str(s)].get(key) for s in r["seeds"]]
             cells.append(" / ".join("–" if v is None else f"{100 * v:.1f}%" if pct else
                                     f"{v:.3f}" for v in vals))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -272,6 +273,52 @@ def test_stage2_clean_chosen_forms_no_pair_towards_a_penalised_best(lm, monkeypa
     assert sorted(roles[clean_prompt]) == ["", "chosen", "rejected"]
     # its best sample was penalised: with clean_chosen no pair, else the usual one
     assert sorted(roles[dirty]) == (["", "", ""] if clean else ["", "chosen", "rejected"])
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0, 2.0])
+def test_stage2_replays_stage1_sequences_beside_its_pairs(lm, monkeypatch, share):
+    """`PrefConfig.replay`: share × the round's pairs of the given stage-1 sequences join the
+    round's training (as chosen and as rejected), drawn without repeats; the prompts sampled
+    stay the ones drawn without replay."""
+    from pasta_core.train import prefs
+
+    examples, records = world_data(lm, 6, seed=3)
+    seqs = [encode_record(r, lm.tokenizer, lm.eos_token_id, annotated=True) for r in records]
+    trained: list[tuple[list, list]] = []
+    asked: list[str] = []
+    real_loop, real_sample = prefs.run_loop, prefs.sample
+
+    def spy_loop(model, groups, loss, cfg, name, collate_pair, **kw):
+        for g in groups:
+            chosen, rejected, _, _ = collate_pair(g)
+            trained.append((chosen.input_ids[0].tolist(), rejected.input_ids[0].tolist()))
+        return real_loop(model, groups, loss, cfg, name, collate_pair, **kw)
+
+    def spy_sample(lm_, prompt, seed, cfg, greedy=False):
+        asked.append(prompt)
+        return real_sample(lm_, prompt, seed, cfg, greedy)
+
+    monkeypatch.setattr(prefs, "run_loop", spy_loop)
+    monkeypatch.setattr(prefs, "sample", spy_sample)
+    qualities = iter(range(1000))  # every sample scores differently: each prompt a pair
+    cfg = PrefConfig(prompts=2, n_samples=2, rounds=2, max_new_tokens=8, temperature=1.0,
+                     error_penalty=0, duplicate_penalty=0, parts_penalty=0, replay=share,
+                     loop=LoopConfig(epochs=1, lr=1e-5, batch_tokens=1024))
+    prefs.run_stage2(lm, examples[:4], lambda ex, text: next(qualities) / 1000, cfg,
+                     progress=False, replay=seqs[4:])  # 2 to replay
+    replayed = [c for c, r in trained if c == r]
+    assert len(trained) == 2 * (2 + min(2, round(share * 2)))  # 2 rounds: pairs + replay
+    assert len(replayed) == 2 * min(2, round(share * 2))
+    as_ids = [s.input_ids for s in seqs[4:]]
+    assert all(c in as_ids for c in replayed)
+    assert all(c not in as_ids for c, r in trained if c != r)  # the pairs are samples
+    if share:  # the same prompts as without replay
+        monkeypatch.setattr(prefs, "run_loop", real_loop)
+        first, asked[:] = list(asked), []
+        qualities = iter(range(1000))
+        prefs.run_stage2(lm, examples[:4], lambda ex, text: next(qualities) / 1000,
+                         replace(cfg, replay=0.0), progress=False)
+        assert asked == first
 
 
 def test_stage2_pool_holds_everyday_requests_at_its_share(lm):

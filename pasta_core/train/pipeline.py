@@ -242,10 +242,12 @@ class Pipeline:
         key, plan = "stage2", self.plan
         self.hooks.phase(key, state="running", detail="preparing world prompts")
         cfg = plan.pref or self.cfg.pref(plan.max_steps)
-        examples = stages.stage2_prompts(lm, self.cfg.examples, cfg.everyday, seed=self.cfg.seed)
+        examples, records = stages.stage2_data(lm, self.cfg.examples, cfg.everyday,
+                                               seed=self.cfg.seed)
         watch = _Stage2Watch(self.hooks, cfg.rounds, min(cfg.prompts, len(examples)),
                              cfg.n_samples, cfg.loop.epochs)
-        out = stages.stage2(lm, examples, cfg, self.cfg.lora, on_log=watch.on_log,
+        out = stages.stage2(lm, examples, cfg, self.cfg.lora, replay=records,
+                            on_log=watch.on_log,
                             on_points=watch.on_points, on_prompt=watch.on_prompt,
                             should_stop=self.should_stop, seed=self.cfg.seed,
                             progress=plan.progress)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -32,7 +32,7 @@ from ..interpreter import Interpreter, Settings
 from ..layout import ThreadTokens, build_layout
 from ..models import LoadedModel
 from ..settings import EVAL_MAX_NEW_TOKENS
-from .data import TagGrammar, collate, from_layout
+from .data import TagGrammar, TrainSeq, collate, from_layout
 from .loop import LogEntry, LoopConfig, bonbon_loss, run_loop, sequence_logprobs
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,13 @@ class PrefConfig:
     # topic twice, one promise per asked part, and says nothing twice. Otherwise stage 2 would
     # train towards (SFT) and prefer (IPO) an answer that breaks the rules it scores
     clean_chosen: bool = False
+    # stage-1 examples (annotated reference answers of the world's training prompts) trained
+    # on in each round beside its pairs, as a share of the pairs (SFT only; the caller gives
+    # them: `run_stage2`'s `replay`). Stage 2 learns only from what it samples and scores, so
+    # what it does not score drifts: its everyday refusals taught the model to refuse in-world
+    # requests worded as no training prompt is (validation: one-entity descriptions refused
+    # 0 of 11 after stage 1, 3 of 11 after stage 2). Replay holds stage 1's answers in place
+    replay: float = 0.0
     grammar_weight: float = 1.0  # stage 1's penalty on forbidden tags, in the SFT term
     beta: float = 0.1  # IPO's β
     alpha: float = 0.5  # weight of the SFT term
@@ -160,9 +167,12 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
                should_stop: Callable[[], bool] | None = None, seed: int = 0,
                progress: bool = True,
                on_prompt: Callable[[list[Point]], None] | None = None,
-               repeats: Callable[[str], bool] | None = None) -> dict:
+               repeats: Callable[[str], bool] | None = None,
+               replay: Sequence[TrainSeq] = ()) -> dict:
     """Train `lm.model` in place. `examples` have `.prompt`; `judge(example, text)` → [0, 1];
-    `repeats(text)`: the sample says something twice (`cfg.repeat_penalty`).
+    `repeats(text)`: the sample says something twice (`cfg.repeat_penalty`); `replay`: stage-1
+    sequences, `cfg.replay` × the round's pairs of them trained on beside the pairs (each as
+    its own chosen and rejected: the IPO term of a pair with itself is constant).
     Returns {"points": [...], "fronts": {round: front}, "history": [...]}.
     `on_points` gets each round's points when its sampling ends; `on_prompt` gets one prompt's
     N points as soon as they are scored, its pair's roles set (the UI's live scatter)."""
@@ -170,6 +180,7 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
 
     pad = lm.tokenizer.pad_token_id
     rng = random.Random(seed)
+    replay_rng = random.Random(f"replay|{seed}")  # its own: the prompts drawn stay the same
     points: list[Point] = []
     fronts: dict[int, list] = {}
     history: list[LogEntry] = []
@@ -210,6 +221,10 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
         if not chosen:
             log.warning("stage 2 round %d: no pairs with a preference", rnd + 1)
             continue
+        for seq in replay_rng.sample(list(replay), min(len(replay),
+                                                       round(cfg.replay * len(chosen)))):
+            chosen.append(seq)
+            rejected.append(seq)
         ref_w, ref_l = _ref_logprobs(ref_state, lm, chosen, rejected, pad)
         groups = [[j] for j in range(len(chosen))]
         loop_cfg = cfg.loop

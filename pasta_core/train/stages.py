@@ -48,13 +48,29 @@ def world_data(lm: LoadedModel, n: int, seed: int = 0, split: str = "train",
                       for ex in examples]
 
 
+def stage2_data(lm: LoadedModel, n: int, everyday: float = 0.0,
+                seed: int = 0) -> tuple[list[Example], list[Record]]:
+    """Stage 2's prompt pool: `n` world training examples, and everyday requests outside the
+    world (`prompts.everyday_requests`) to make up the share `everyday` of the pool; and the
+    world examples' annotated records (stage 1's data, for `PrefConfig.replay`)."""
+    examples, records = world_data(lm, n, seed=seed)
+    extra = round(everyday / (1 - everyday) * len(examples)) if 0 < everyday < 1 else 0
+    return examples + everyday_requests("train", extra, seed=seed), records
+
+
 def stage2_prompts(lm: LoadedModel, n: int, everyday: float = 0.0,
                    seed: int = 0) -> list[Example]:
-    """Stage 2's prompt pool: `n` world training examples, and everyday requests outside the
-    world (`prompts.everyday_requests`) to make up the share `everyday` of the pool."""
-    examples, _ = world_data(lm, n, seed=seed)
-    extra = round(everyday / (1 - everyday) * len(examples)) if 0 < everyday < 1 else 0
-    return examples + everyday_requests("train", extra, seed=seed)
+    """Stage 2's prompt pool (`stage2_data`'s)."""
+    return stage2_data(lm, n, everyday, seed)[0]
+
+
+def replay_sequences(lm: LoadedModel, records: list[Record], cfg: PrefConfig,
+                     seed: int = 0) -> list:
+    """As many of `records` as stage 2 can replay (`cfg.replay` × every pair of every round),
+    drawn at random and encoded as stage 1 encodes them; none when `cfg.replay` is 0."""
+    k = min(len(records), round(cfg.replay * cfg.prompts * cfg.rounds))
+    picked = random.Random(f"replay-records|{seed}").sample(records, k) if k > 0 else []
+    return [encode_record(r, lm.tokenizer, lm.eos_token_id, annotated=True) for r in picked]
 
 
 def _trainable(lm: LoadedModel, lora: bool) -> torch.nn.Module:
@@ -94,11 +110,14 @@ def stage1(lm: LoadedModel, records: list[Record], cfg: LoopConfig, lora: bool =
 
 
 def stage2(lm: LoadedModel, examples: list[Example], cfg: PrefConfig, lora: bool = False,
-           **kw) -> dict:
+           replay: list[Record] = (), **kw) -> dict:
+    """BoNBoN on the model's own samples (`prefs.run_stage2`), judged by the world's judge;
+    `replay`: stage-1 records it may replay (`PrefConfig.replay`)."""
     model = _trainable(lm, lora)
     lm_view = LoadedModel(lm.spec, model, lm.tokenizer, lm.device, lm.dtype, lm.eos_token_ids)
+    seqs = replay_sequences(lm, list(replay), cfg, seed=kw.get("seed", 0))
     out = run_stage2(lm_view, examples, lambda ex, text: judge_response(ex, text).total, cfg,
-                     repeats=says_twice, **kw)
+                     repeats=says_twice, replay=seqs, **kw)
     _merge(lm, model, lora)
     return out
 
