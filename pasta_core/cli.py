@@ -299,7 +299,9 @@ def _train_parser(sub) -> None:
                    help=f"the settings a flag does not give (default {DEFAULT_PRESET})")
     t.add_argument("--quick", action="store_true", help="world: a tiny recipe (minutes)")
     t.add_argument("--resume", action="store_true",
-                   help="world: reuse a stage-0 model in --out trained with the same recipe")
+                   help="world: reuse the models in --out whose stage (stage 0, base, stage 1, "
+                        "APAR-style) was trained with the same recipe; stage 2 and the "
+                        "eval always run")
     t.add_argument("--data", default="world", help="stage1: world, or a JSONL of "
                    '{"prompt", "annotated"} lines')
     t.add_argument("--skip-bad-lines", action="store_true")

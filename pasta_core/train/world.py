@@ -206,8 +206,10 @@ def as_loaded(spec: str, model, tok) -> LoadedModel:
 def build_world(out: str | Path, recipe: WorldRecipe | None = None,
                 progress: bool = True, resume: bool = False) -> dict:
     """Run the whole recipe; write `pasta-tiny-base/`, `pasta-tiny/` and `report.json` in out.
-    With `resume`, the stage-0 and stage-1 models already in `out` from the same recipe are
-    reused (`out/stage1` only serves that; it is not one of the shipped models)."""
+    With `resume`, each SFT stage's model already in `out` (stage 0, the base, stage 1, the
+    APAR-style model) whose key matches this recipe's is reused, so a change to stage 2 alone
+    reruns only stage 2 and the eval (`out/stage1` only serves that; it is not one of the
+    shipped models)."""
     from transformers import AutoModelForCausalLM
 
     recipe, out = recipe or WorldRecipe(), Path(out)
