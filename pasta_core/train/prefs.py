@@ -72,7 +72,10 @@ class PrefConfig:
     # them: `run_stage2`'s `replay`). Stage 2 learns only from what it samples and scores, so
     # what it does not score drifts: its everyday refusals taught the model to refuse in-world
     # requests worded as no training prompt is (validation: one-entity descriptions refused
-    # 0 of 11 after stage 1, 3 of 11 after stage 2). Replay holds stage 1's answers in place
+    # 0 of 11 after stage 1, 3 of 11 after stage 2). Replay holds stage 1's answers in place,
+    # and with them stage 1's honesty: at 1.0 (with `repeat_penalty` 1) validation refusals
+    # after chatter fell 11 -> 6 of 178, but honest outside answers 72 -> 64 of 80, so the
+    # recipe leaves it off (bench/results-cpu/stage2-repeats-criterion.md)
     replay: float = 0.0
     grammar_weight: float = 1.0  # stage 1's penalty on forbidden tags, in the SFT term
     beta: float = 0.1  # IPO's β
