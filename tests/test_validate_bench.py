@@ -61,12 +61,12 @@ def test_the_sign_test_matches_the_binomial_by_hand():
 
 
 def _eval_row(prompt: str, names: bool, refused: bool = False, splittable: bool = True,
-              judge: float = 0.5) -> dict:
+              judge: float = 0.5, repeats: bool = False) -> dict:
     return {"prompt": prompt, "splittable": splittable, "outside": False, "unknown": False,
             "pasta": {"promises": 2 if splittable else 0, "judge": judge},
             "viewer": {"names_all_pasta": names, "names_all_base": True,
                        "one_promise_per_part": names, "duplicate_topic": False,
-                       "refuses_pasta": refused}}
+                       "refuses_pasta": refused, "repeats_pasta": repeats}}
 
 
 def test_builds_are_paired_prompt_by_prompt_over_every_seed():
@@ -74,7 +74,8 @@ def test_builds_are_paired_prompt_by_prompt_over_every_seed():
     # A names every entity of p1 and p2, B of p2 and p3; B refuses the one in-world single fact
     a = [_eval_row("p1", True, judge=0.9), _eval_row("p2", True), _eval_row("p3", False),
          _eval_row("s", False, splittable=False)]
-    b = [_eval_row("p1", False, judge=0.4), _eval_row("p2", True), _eval_row("p3", True),
+    b = [_eval_row("p1", False, judge=0.4), _eval_row("p2", True, repeats=True),
+         _eval_row("p3", True),
          _eval_row("s", False, refused=True, splittable=False, judge=0.2)]
     rows = [{"build": name, "seeds": [0, 1], "outcomes": {"0": v.outcomes(r), "1": v.outcomes(r)},
              "outside_outcomes": {"o1": True, "o2": name == "B"}}
@@ -88,6 +89,13 @@ def test_builds_are_paired_prompt_by_prompt_over_every_seed():
     assert (got["outside: honest"]["a"], got["outside: honest"]["b"]) == (1, 2)
     judge = got["judge, PASTA: the prompt's answer scored higher"]  # A higher on p1 and s
     assert (judge["prompts"], judge["a_only"], judge["b_only"]) == (8, 4, 0)
+    twice = got["says a fact twice"]  # B on p2, under both seeds
+    assert (twice["prompts"], twice["a_only"], twice["b_only"]) == (8, 0, 2)
+    # rows saved before a measure was kept pair every other measure, and not that one
+    for o in rows[0]["outcomes"].values():
+        del o["repeats"]
+    older = {m["measure"] for m in v.paired(rows[0], rows[1])}
+    assert "says a fact twice" not in older and "every asked entity named" in older
     table = v.paired_markdown(rows)
     assert "B against A, prompt by prompt" in table
     assert "| every asked entity named | 6 | 4 | 4 | 2 | 2 | 1.00 |" in table
