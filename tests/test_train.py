@@ -29,7 +29,7 @@ from pasta_core.train.loop import (
     token_logprobs,
 )
 from pasta_core.train.prefs import PrefConfig, dominates, pareto_front
-from pasta_core.train.stages import save_run, stage1, stage2, stage2_prompts, world_data
+from pasta_core.train.stages import save_run, stage1, stage2, stage2_data, world_data
 
 FORCED = (
     "Two parts:"
@@ -323,8 +323,8 @@ def test_stage2_replays_stage1_sequences_beside_its_pairs(lm, monkeypatch, share
 
 def test_stage2_pool_holds_everyday_requests_at_its_share(lm):
     world, _ = world_data(lm, 90, seed=4)
-    assert stage2_prompts(lm, 90, 0.0, seed=4) == world  # off: the world's examples alone
-    pool = stage2_prompts(lm, 90, 0.1, seed=4)
+    assert stage2_data(lm, 90, 0.0, seed=4)[0] == world  # off: the world's examples alone
+    pool, _ = stage2_data(lm, 90, 0.1, seed=4)
     assert pool[:90] == world and len(pool) == 100  # 10 of 100: a tenth
     extra = pool[90:]
     assert all(e.outside and e.split == "train" and e.template_id.startswith("everyday/")

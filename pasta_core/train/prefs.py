@@ -224,8 +224,7 @@ def run_stage2(lm: LoadedModel, examples: list, judge: Callable[[object, str], f
         if not chosen:
             log.warning("stage 2 round %d: no pairs with a preference", rnd + 1)
             continue
-        for seq in replay_rng.sample(list(replay), min(len(replay),
-                                                       round(cfg.replay * len(chosen)))):
+        for seq in replay_rng.sample(replay, min(len(replay), round(cfg.replay * len(chosen)))):
             chosen.append(seq)
             rejected.append(seq)
         ref_w, ref_l = _ref_logprobs(ref_state, lm, chosen, rejected, pad)

@@ -59,18 +59,12 @@ def stage2_data(lm: LoadedModel, n: int, everyday: float = 0.0,
     return examples + everyday_requests("train", extra, seed=seed), records
 
 
-def stage2_prompts(lm: LoadedModel, n: int, everyday: float = 0.0,
-                   seed: int = 0) -> list[Example]:
-    """Stage 2's prompt pool (`stage2_data`'s)."""
-    return stage2_data(lm, n, everyday, seed)[0]
-
-
 def replay_sequences(lm: LoadedModel, records: Sequence[Record], cfg: PrefConfig,
                      seed: int = 0) -> list[TrainSeq]:
     """As many of `records` as stage 2 can replay (`cfg.replay` × every pair of every round),
     drawn at random and encoded as stage 1 encodes them; none when `cfg.replay` is 0."""
     k = min(len(records), round(cfg.replay * cfg.prompts * cfg.rounds))
-    picked = random.Random(f"replay-records|{seed}").sample(list(records), k) if k > 0 else []
+    picked = random.Random(f"replay-records|{seed}").sample(records, k) if k > 0 else []
     return [encode_record(r, lm.tokenizer, lm.eos_token_id, annotated=True) for r in picked]
 
 
@@ -111,14 +105,15 @@ def stage1(lm: LoadedModel, records: list[Record], cfg: LoopConfig, lora: bool =
 
 
 def stage2(lm: LoadedModel, examples: list[Example], cfg: PrefConfig, lora: bool = False,
-           replay: Sequence[Record] = (), **kw) -> dict:
+           replay: Sequence[Record] = (), seed: int = 0, **kw) -> dict:
     """BoNBoN on the model's own samples (`prefs.run_stage2`), judged by the world's judge;
-    `replay`: stage-1 records it may replay (`PrefConfig.replay`)."""
+    `replay`: stage-1 records it may replay (`PrefConfig.replay`), drawn under `seed` as the
+    prompts are."""
     model = _trainable(lm, lora)
     lm_view = LoadedModel(lm.spec, model, lm.tokenizer, lm.device, lm.dtype, lm.eos_token_ids)
-    seqs = replay_sequences(lm, replay, cfg, seed=kw.get("seed", 0))
+    seqs = replay_sequences(lm, replay, cfg, seed=seed)
     out = run_stage2(lm_view, examples, lambda ex, text: judge_response(ex, text).total, cfg,
-                     repeats=says_twice, replay=seqs, **kw)
+                     repeats=says_twice, replay=seqs, seed=seed, **kw)
     _merge(lm, model, lora)
     return out
 
