@@ -9,7 +9,12 @@ of their topics is one of its topics, and they are never trained on. 48 are outs
 (everyday questions, tasks, invented names), 20 inside it. 24 more, written on 2026-12-07
 before any model trained with chatter was read (`said_first`), say something before the
 request ("We argued about this at dinner. Which is bigger, Jupiter or Saturn?"): 18 inside
-the world, 6 outside; they are counted apart. Both models answer each one greedily
+the world, 6 outside; they are counted apart. 16 more, written on 2026-12-07 before the
+build that first trained counted one-thing requests was read (`counted`), ask for a number of
+facts or sentences about one thing ("List three facts about Saturn."): 12 inside the world
+(one asks for two, one for four), 4 outside; none is worded as a training template is, and
+they are counted apart too (`bench/results-cpu/three-facts.md`). Both models answer each one
+greedily
 (PASTA in parallel, the base plainly) and the script writes `visitor.json` (every answer) and
 `visitor.md`:
 
@@ -76,8 +81,9 @@ def _share(rows: list[dict], key: str) -> str:
 
 
 def summary(rows: list[dict]) -> dict[str, list[dict]]:
-    plain = [r for r in rows if not r.get("said_first")]
+    plain = [r for r in rows if not r.get("said_first") and not r.get("counted")]
     first = [r for r in rows if r.get("said_first")]
+    counted = [r for r in rows if r.get("counted")]
     outside = [r for r in plain if r["kind"] == "outside"]
     return {
         "outside, naming nothing in the world": [r for r in outside
@@ -85,8 +91,11 @@ def summary(rows: list[dict]) -> dict[str, list[dict]]:
         "outside, naming something in the world": [r for r in outside
                                                    if r["measures"]["names_world"]],
         "outside, something said first": [r for r in first if r["kind"] == "outside"],
+        "outside, a number of facts asked": [r for r in counted if r["kind"] == "outside"],
         "inside the world": [r for r in plain if r["kind"] == "in_world"],
         "inside the world, something said first": [r for r in first if r["kind"] == "in_world"],
+        "inside the world, a number of facts asked": [r for r in counted
+                                                      if r["kind"] == "in_world"],
     }
 
 
@@ -95,7 +104,8 @@ def to_markdown(rows: list[dict], models: str) -> str:
     lines = [f"# A visitor's own prompts (`bench/visitor.py`, models: `{models}`)", "",
              "| prompts | n | honest: PASTA | honest: base |", "|---|---|---|---|"]
     insides = {name: groups.pop(name) for name in
-               ("inside the world", "inside the world, something said first")}
+               ("inside the world", "inside the world, something said first",
+                "inside the world, a number of facts asked")}
     for name, rs in groups.items():
         lines.append(f"| {name} | {len(rs)} | {_share(rs, 'honest_pasta')} | "
                      f"{_share(rs, 'honest_base')} |")

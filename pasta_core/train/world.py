@@ -40,6 +40,7 @@ from ..world import SHAPES, grammar
 from ..world.prompts import (
     core_phrasings,
     generate_split,
+    grammar_fingerprint,
     group_lists,
     phrasings,
     reading_drills,
@@ -249,8 +250,10 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
             "shape": asdict(recipe.shape), "base": asdict(recipe.base),
             "sot_rate": recipe.sot_rate, "data": DATA_VERSION,
             "stage0_core_grammar": recipe.stage0_core_grammar}
+    # the later stages read the whole grammar, so their key holds its word lists too (stage
+    # 0's holds the core grammar's only through DATA_VERSION)
     key_sft = {**key0, "n_train": recipe.n_train, "drills": recipe.drills,
-               "chatter": grammar.CHATTER_RATE,
+               "chatter": grammar.CHATTER_RATE, "grammar": grammar_fingerprint(),
                "group_lists": recipe.group_lists, "sft": asdict(recipe.sft)}
 
     def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,

@@ -67,6 +67,7 @@ __all__ = [
     "combination_key",
     "generate_example",
     "generate_split",
+    "grammar_fingerprint",
     "group_lists",
     "members_sentence",
     "reading_drills",
@@ -750,8 +751,10 @@ def _build_describe_one(rng: random.Random, template: str, split: str) -> Exampl
         if i:
             segments.append(Piece(" "))
         segments.append(p)
-    return _ex("describe_one", False, template.format(a=_said([e], rng)[0]), [e.id],
-               [p.fact for p in pieces if p.fact], segments, free_facts=True)
+    facts = [p.fact for p in pieces if p.fact]
+    # a counted request ("Give me {k} facts about {a}.") asks for as many facts as are given
+    prompt = template.format(a=_said([e], rng)[0], k=_K_WORDS[len(facts)])
+    return _ex("describe_one", False, prompt, [e.id], facts, segments, free_facts=True)
 
 
 def _build_reverse_lookup(rng: random.Random, template: str, split: str) -> Example | None:
@@ -1035,6 +1038,13 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         'What is {a} like?',
         "I'd like to know about {a}.",
         'Can you describe {a}?',
+        # the in-world twins of the outside shape's counted wording ('Give me three facts
+        # about {a}.'), which alone had taught that a count with one thing means "I do not
+        # know" (bench/results-cpu/three-facts.md); three, so every one is a training option
+        # and the held-out splits draw what they drew before
+        'Give me {k} facts about {a}.',
+        'Write {k} sentences about {a}.',
+        'Tell me {k} things about {a}.',
     ), _build_describe_one),
     Shape("reverse_lookup", False, "find the entity that has a given value", (
         "Which {noun} has {v} as its {label}?",
@@ -1072,6 +1082,22 @@ CORE_TEMPLATES: dict[str, int] = {
 def templates_in_use(shape: Shape) -> Sequence[str]:
     """The shape's core templates inside ``grammar.core_only()``, else all of them."""
     return grammar.in_use(shape.templates, CORE_TEMPLATES.get(shape.name, len(shape.templates)))
+
+
+def grammar_fingerprint() -> str:
+    """A hash of every word list a request is written from: each shape's templates, the
+    sampling weights and core counts, and the tables of ``grammar`` and ``outside`` (openers,
+    closers, chatter, everyday requests, unknown names). The world recipe keys its stages on
+    it, so ``train world --resume`` retrains a stage whose prompts a changed word list would
+    change (a change to how a builder uses them still needs ``DATA_VERSION``)."""
+    def tables(module) -> dict[str, str]:
+        return {k: repr(v) for k, v in sorted(vars(module).items())
+                if k.isupper() and isinstance(v, (tuple, dict, int, float, str))}
+
+    shapes = {name: list(shape.templates) for name, shape in SHAPES.items()}
+    shapes[EVERYDAY_SHAPE.name] = list(EVERYDAY_SHAPE.templates)
+    text = repr((shapes, SAMPLING_WEIGHTS, CORE_TEMPLATES, tables(grammar), tables(outside)))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def phrasings() -> int:
