@@ -332,12 +332,36 @@ def test_stage2_pool_holds_everyday_requests_at_its_share(lm):
     assert len({e.prompt for e in extra}) > 5
 
 
-def test_bf16_autocast_trains_and_keeps_fp32_weights(lm):
+def test_bf16_autocast_trains_and_keeps_fp32_weights(lm, monkeypatch):
+    from pasta_core.train import loop
+
+    monkeypatch.setattr(loop, "bf16_is_fast", lambda device_type: True)
     _, records = world_data(lm, 8, seed=5)
     hist = stage1(lm, records, LoopConfig(epochs=3, lr=3e-3, batch_tokens=512, bf16=True),
                   progress=False)
     assert hist[-1].loss < hist[0].loss
     assert {p.dtype for p in lm.model.parameters()} == {torch.float32}
+
+
+def test_bf16_is_used_only_where_it_is_fast(monkeypatch, caplog):
+    """On a CPU that would emulate bf16 (AVX2 only: 30x slower), a loop asked for bf16 trains
+    in fp32, step for step the fp32 loop, and says so; where bf16 is fast it changes the
+    numbers (so the fallback is what made them equal)."""
+    from pasta_core.train import loop
+
+    def losses(bf16: bool, fast: bool) -> list[float]:
+        monkeypatch.setattr(loop, "bf16_is_fast", lambda device_type: fast)
+        lm = load_model("random:llama")
+        _, records = world_data(lm, 6, seed=5)
+        cfg = LoopConfig(epochs=2, lr=3e-3, batch_tokens=512, bf16=bf16)
+        return [h.loss for h in stage1(lm, records, cfg, progress=False)]
+
+    fp32 = losses(False, True)
+    with caplog.at_level("WARNING", logger=loop.__name__):
+        assert losses(True, False) == fp32
+    assert "training in fp32" in caplog.text
+    assert losses(True, True) != fp32
+    assert not loop.uses_bf16(LoopConfig(bf16=False))
 
 
 def test_stop_between_optimiser_steps(lm):

@@ -33,8 +33,10 @@ class LoopConfig:
     max_steps: int | None = None  # cap (the Space's training limits)
     seed: int = 0
     # run each training forward and backward under bf16 autocast (the weights and the
-    # optimiser stay fp32): 1.6–1.8× a step of the world recipe for the bundled model's shape on a
-    # CPU with AVX512-BF16 (bench/train_bf16.py); a CPU without it emulates bf16, slower
+    # optimiser stay fp32) where the device has bf16 kernels (`bf16_is_fast`): 1.6–1.8× a step
+    # of the world recipe for the bundled model's shape on a CPU with AVX512; on one without
+    # (AVX2 only) bf16 is emulated, 30× slower, so the loop trains in fp32 there
+    # (bench/results-cpu/train-bf16.md)
     bf16: bool = False
 
 
@@ -51,6 +53,23 @@ class LogEntry:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def bf16_is_fast(device_type: str) -> bool:
+    """Whether bf16 autocast speeds training up on this device: a GPU with bf16, or a CPU whose
+    oneDNN has bf16 kernels (AVX512 or newer). A CPU with AVX2 only emulates bf16: a step of
+    the world recipe took 13.7 s there against 0.42 s in fp32."""
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device_type == "cpu":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def uses_bf16(cfg: LoopConfig, device_type: str = "cpu") -> bool:
+    """Whether a loop with `cfg` runs under bf16 autocast on this device (``cfg.bf16`` asks for
+    it; it is used only where it is fast)."""
+    return cfg.bf16 and bf16_is_fast(device_type)
 
 
 def _logp(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
@@ -144,6 +163,10 @@ def run_loop(model: torch.nn.Module, groups: list[list], loss_fn: Callable, cfg:
     history: list[LogEntry] = []
     t0 = time.perf_counter()
     model.train()
+    bf16 = uses_bf16(cfg, acc.device.type)
+    if cfg.bf16 and not bf16:
+        log.warning("%s: bf16 was asked for, but this %s has no bf16 kernels (it would emulate "
+                    "them, about 30x slower); training in fp32", stage, acc.device.type)
     bar = tqdm(total=total, desc=stage, disable=not progress, leave=False)
     order: list[int] = []
     running = None
@@ -159,7 +182,7 @@ def run_loop(model: torch.nn.Module, groups: list[list], loss_fn: Callable, cfg:
             lr = _lr_at(step, total, cfg)
             for g in opt.param_groups:
                 g["lr"] = lr
-            with torch.autocast(acc.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast(acc.device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss, extra = _unpack(loss_fn(model, batch))
             acc.backward(loss)
             if cfg.grad_clip:

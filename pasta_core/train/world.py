@@ -58,7 +58,7 @@ from .data import (
 )
 from .evaluate import evaluate, to_markdown
 from .evaluate import write as write_eval
-from .loop import LoopConfig, train_sft
+from .loop import LoopConfig, train_sft, uses_bf16
 from .pipeline import Pipeline, Plan, front_matter
 from .prefs import PrefConfig
 from .stages import GRAMMAR_WEIGHT, PROMISE_SLACK, save_run, world_data
@@ -311,6 +311,9 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     report = {
         "recipe": asdict(recipe), "timings_s": timings,
         "total_s": time.perf_counter() - t0, "machine": cpu_machine(),
+        # whether the SFT stages trained under bf16 autocast (only where this CPU has bf16
+        # kernels: loop.bf16_is_fast), as their times depend on it
+        "bf16": uses_bf16(recipe.sft),
         # with --resume: the stages reused and the seconds each took when it was trained
         "reused_s": reused,
         "stage_s": {k: reused.get(k) or v for k, v in timings.items()},
