@@ -645,29 +645,6 @@ def test_chatter_words_a_held_out_splits_own_options_for_a_probe() -> None:
     assert all(_has_chatter(s, "validation") and not _has_chatter(s, "train") for s in said)
 
 
-def test_a_counted_request_about_one_thing_is_answered_in_the_world() -> None:
-    """The outside shape's 'Give me three facts about {a}.' has in-world twins: counted
-    requests about one entity, answered with as many facts as they ask for. They are training
-    options, so the held-out splits draw what they drew before."""
-    from pasta_core.world.prompts import SHAPES, generate_example
-
-    shape = SHAPES["describe_one"]
-    counted = [i for i, t in enumerate(shape.templates) if "{k}" in t]
-    assert len(counted) == 3 and {grammar.option_split(i) for i in counted} == {"train"}
-    assert any("three facts about" in t for t in SHAPES["outside"].templates)
-    words = {"two": 2, "three": 3, "four": 4}
-    rng, seen = random.Random(5), set()
-    for _ in range(300):
-        ex = generate_example("describe_one", "train", rng)
-        index = int(ex.template_id.split("/")[1])
-        if index not in counted:
-            continue
-        seen.add(index)
-        k = next(w for w in words if f" {w} " in ex.prompt.lower())
-        assert words[k] == len(ex.facts) and not ex.outside, ex.prompt
-    assert seen == set(counted)
-
-
 def test_the_grammar_fingerprint_sees_every_word_list(monkeypatch) -> None:
     """`train world --resume` keys the later stages on it: appending a template, an opener or
     an everyday request changes it; nothing else does."""

@@ -751,10 +751,8 @@ def _build_describe_one(rng: random.Random, template: str, split: str) -> Exampl
         if i:
             segments.append(Piece(" "))
         segments.append(p)
-    facts = [p.fact for p in pieces if p.fact]
-    # a counted request ("Give me {k} facts about {a}.") asks for as many facts as are given
-    prompt = template.format(a=_said([e], rng)[0], k=_K_WORDS[len(facts)])
-    return _ex("describe_one", False, prompt, [e.id], facts, segments, free_facts=True)
+    return _ex("describe_one", False, template.format(a=_said([e], rng)[0]), [e.id],
+               [p.fact for p in pieces if p.fact], segments, free_facts=True)
 
 
 def _build_reverse_lookup(rng: random.Random, template: str, split: str) -> Example | None:
@@ -1038,13 +1036,6 @@ SHAPES: dict[str, Shape] = {s.name: s for s in [
         'What is {a} like?',
         "I'd like to know about {a}.",
         'Can you describe {a}?',
-        # the in-world twins of the outside shape's counted wording ('Give me three facts
-        # about {a}.'), which alone had taught that a count with one thing means "I do not
-        # know" (bench/results-cpu/three-facts.md); three, so every one is a training option
-        # and the held-out splits draw what they drew before
-        'Give me {k} facts about {a}.',
-        'Write {k} sentences about {a}.',
-        'Tell me {k} things about {a}.',
     ), _build_describe_one),
     Shape("reverse_lookup", False, "find the entity that has a given value", (
         "Which {noun} has {v} as its {label}?",
