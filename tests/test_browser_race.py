@@ -76,6 +76,7 @@ def test_the_page_says_what_the_model_knows_and_builds_prompts(browser, server):
     pg.close()
 
 
+@pytest.mark.slow  # a whole race in a browser at two sizes (22 s on a 2-core AVX2 machine)
 @pytest.mark.parametrize(("width", "height"), [(1400, 900), (390, 844)])
 def test_a_race_of_the_bundled_model_reads_on_a_projector_and_a_phone(browser, server, width,
                                                                        height):

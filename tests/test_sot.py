@@ -289,6 +289,7 @@ def test_a_forced_transcript_the_run_disagrees_with_is_an_error(llama):
         decode(llama, QUESTION, mode="sot", force=two)
 
 
+@pytest.mark.slow  # starts the CLI in a subprocess (9 s)
 def test_cli_decodes_sot(tmp_path):
     path = tmp_path / "t.txt"
     path.write_text(TRANSCRIPT)

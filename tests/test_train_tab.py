@@ -282,6 +282,7 @@ def wait(job, timeout: float = 120):
     return job.snapshot()
 
 
+@pytest.mark.slow  # trains until the Space's time cap stops it (9 s)
 def test_the_spaces_time_cap_stops_training_and_keeps_the_capped_stage(trainer, tmp_path):
     from pasta_core import load_model
     from ui.training import TrainSettings
