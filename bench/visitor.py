@@ -14,9 +14,8 @@ build that first trained counted one-thing requests was read (`counted`), ask fo
 facts or sentences about one thing ("List three facts about Saturn."): 12 inside the world
 (one asks for two, one for four), 4 outside; none is worded as a training template is, and
 they are counted apart too (`bench/results-cpu/three-facts.md`). Both models answer each one
-greedily
-(PASTA in parallel, the base plainly) and the script writes `visitor.json` (every answer) and
-`visitor.md`:
+greedily (PASTA in parallel, the base plainly) and the script writes `visitor.json` (every
+answer) and `visitor.md`:
 
 - outside the world: the share answered "I do not know …" where each thing said to be unknown
   is one the prompt names (`outside.is_honest_to`: "I do not know anything about basket." to a

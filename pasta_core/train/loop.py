@@ -66,10 +66,15 @@ def bf16_is_fast(device_type: str) -> bool:
     return False
 
 
-def uses_bf16(cfg: LoopConfig, device_type: str = "cpu") -> bool:
+def uses_bf16(cfg: LoopConfig, device_type: str | None = None) -> bool:
     """Whether a loop with `cfg` runs under bf16 autocast on this device (``cfg.bf16`` asks for
-    it; it is used only where it is fast)."""
-    return cfg.bf16 and bf16_is_fast(device_type)
+    it; it is used only where it is fast). Default device: the one `run_loop` trains on."""
+    return cfg.bf16 and bf16_is_fast(device_type or _loop_device_type())
+
+
+def _loop_device_type() -> str:
+    """The device `run_loop`'s Accelerator trains on: a GPU where there is one, else the CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _logp(model: torch.nn.Module, batch: Batch) -> torch.Tensor:
@@ -151,7 +156,7 @@ def run_loop(model: torch.nn.Module, groups: list[list], loss_fn: Callable, cfg:
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
-    acc = Accelerator(cpu=not torch.cuda.is_available())
+    acc = Accelerator(cpu=_loop_device_type() == "cpu")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                             betas=(0.9, 0.95))
     model, opt = acc.prepare(model, opt)

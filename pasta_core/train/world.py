@@ -311,8 +311,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     report = {
         "recipe": asdict(recipe), "timings_s": timings,
         "total_s": time.perf_counter() - t0, "machine": cpu_machine(),
-        # whether the SFT stages trained under bf16 autocast (only where this CPU has bf16
-        # kernels: loop.bf16_is_fast), as their times depend on it
+        # whether the SFT stages trained under bf16 autocast: only where the device they trained
+        # on has bf16 kernels (loop.bf16_is_fast), and their times depend on it
         "bf16": uses_bf16(recipe.sft),
         # with --resume: the stages reused and the seconds each took when it was trained
         "reused_s": reused,
