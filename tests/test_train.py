@@ -393,7 +393,10 @@ def test_quick_world_recipe_builds_loadable_models(tmp_path):
     assert all("apar" in r for r in evald["rows"]) and "judge_apar" in evald["overall"]
     assert report["eval"]["overall"] == evald["overall"]
     assert set(report["timings_s"]) == {"tokenizer+data", "stage0", "base", "stage1", "apar",
-                                        "stage2", "eval"}
+                                        "stage2", "contrast", "eval"}
+    # the contrast stage trained both shipped models last, from the base SFT and stage 2
+    assert report["history"]["contrast"] and report["history"]["contrast_base"]
+    assert (tmp_path / "base-sft").is_dir() and (tmp_path / "stage2").is_dir()
     assert (tmp_path / "eval.md").read_text().startswith("Evaluation on the `test` split")
 
     # the rebuild check: from nothing again, every model is the same bits (on one machine;
@@ -403,13 +406,15 @@ def test_quick_world_recipe_builds_loadable_models(tmp_path):
         assert ((tmp_path / "again" / name / "model.safetensors").read_bytes()
                 == (tmp_path / name / "model.safetensors").read_bytes()), name
 
-    # --resume reuses stage 0, the base and stage 1 (same recipe): their files stay as they were
+    # --resume reuses stage 0, the base (and its contrast stage) and stage 1 (same recipe):
+    # their files stay as they were
     kept = {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns
-            for d in ("stage0", "pasta-tiny-base", "stage1", "pasta-tiny-apar")}
+            for d in ("stage0", "base-sft", "pasta-tiny-base", "stage1", "pasta-tiny-apar")}
     first = (tmp_path / "pasta-tiny" / "model.safetensors").read_bytes()
     build_world(tmp_path, WorldRecipe.quick(), progress=False, resume=True)
     assert {d: (tmp_path / d / "model.safetensors").stat().st_mtime_ns for d in kept} == kept
-    # and stage 2, run again from the same stage 1 on the same machine, gives the same bits
+    # and stage 2 and the contrast stage, run again from the same stage 1 on the same
+    # machine, give the same bits
     assert (tmp_path / "pasta-tiny" / "model.safetensors").read_bytes() == first
     # a changed stage-1 recipe retrains stage 1 (and the base, which shares its settings)
     changed = WorldRecipe.quick()

@@ -645,6 +645,52 @@ def test_chatter_words_a_held_out_splits_own_options_for_a_probe() -> None:
     assert all(_has_chatter(s, "validation") and not _has_chatter(s, "train") for s in said)
 
 
+def test_counted_contrasts_differ_only_in_the_names() -> None:
+    """The contrast stage's fours: one counted wording, one dress, about one world entity
+    (a paragraph of as many facts as asked), a thing the world does not hold (an honest answer
+    naming it), several world entities (one part each, as many facts each) and a named group
+    (its members, then one part each); every entity, group and thing of the training split."""
+    from pasta_core.world.outside import is_honest_to, says_unknown
+    from pasta_core.world.prompts import (
+        COUNTED_WORDINGS,
+        counted_contrasts,
+        render_annotated,
+        split_of_combination,
+    )
+
+    words = {"two": 2, "three": 3}
+    fours = counted_contrasts(40, seed=3)
+    assert [x.prompt for x in fours] == [x.prompt for x in counted_contrasts(40, seed=3)]
+    assert len(fours) == 160
+    starts = {w.split()[0].lower() for w in COUNTED_WORDINGS}
+    for i in range(0, len(fours), 4):
+        one, away, many, group = fours[i:i + 4]
+        assert ((one.shape, away.shape, many.shape, group.shape)
+                == ("describe_one", "outside", "facts_each", "describe_group"))
+        # the same opener: everything before the counted wording's first word
+        heads = set()
+        for ex in (one, away, many, group):
+            low = ex.prompt.lower()
+            at = min(low.find(f"{s} ") for s in starts if f"{s} " in low)
+            heads.add(ex.prompt[:at])
+        assert len(heads) == 1, (one.prompt, away.prompt, many.prompt, group.prompt)
+        k = next(words[w] for w in words if f" {w} " in one.prompt.lower())
+        assert all(f" {next(w for w in words if words[w] == k)} " in ex.prompt.lower()
+                   for ex in (away, many, group))
+        assert not one.splittable and len(one.facts) == k and not one.outside
+        assert away.outside and not away.facts and is_honest_to(away.prompt, away.plain)
+        assert says_unknown(away.plain, away.unknown[0])
+        assert many.splittable and len(many.entities) in (2, 3)
+        assert len(many.facts) == k * len(many.entities)
+        assert render_annotated(many).count("<promise") == len(many.entities)
+        assert group.splittable and len(group.facts) == k * len(group.entities)
+        assert render_annotated(group).count("<promise") == len(group.entities)
+        assert group.plain.startswith(f"There are {len(group.entities)}: ")
+        assert {split_of_combination(one.entities), split_of_combination(away.unknown),
+                split_of_combination(many.entities),
+                split_of_combination(group.entities)} == {"train"}
+
+
 def test_the_grammar_fingerprint_sees_every_word_list(monkeypatch) -> None:
     """`train world --resume` keys the later stages on it: appending a template, an opener or
     an everyday request changes it; nothing else does."""

@@ -11,6 +11,11 @@
              annotated by syntax rules alone (`pasta_core.annotate`, APAR's recipe): the
              hand-made splitting baseline of issue #15
   stage 2    preference optimisation (BoNBoN) on the model's own samples
+  contrast   the base and the PASTA model, a short SFT last: counted requests in threes that
+             differ only in the names (one world entity: a paragraph; several: one part each;
+             a thing the world does not hold: "I do not know"), composed everyday requests
+             answered honestly, and the first of stage 1's own examples again
+             (`WorldRecipe.contrast`)
   eval       test split: the models, judge and speed-ups → model cards
 
 Every stage also sees Skeleton-of-Thought's two prompts (`pasta_core.sot`) over a share of
@@ -38,12 +43,17 @@ from ..models import LoadedModel
 from ..settings import EVAL_MAX_NEW_TOKENS
 from ..world import SHAPES, grammar
 from ..world.prompts import (
+    COUNTED_WORDINGS,
+    Example,
     core_phrasings,
+    counted_contrasts,
+    everyday_requests,
     generate_split,
     grammar_fingerprint,
     group_lists,
     phrasings,
     reading_drills,
+    render_annotated,
 )
 from ..world.tokenizer import build_world_tokenizer
 from .config import TrainConfig, preset
@@ -131,6 +141,23 @@ class WorldRecipe:
     # A tenth of its prompt pool is everyday requests outside the world (PrefConfig.everyday)
     stage2: PrefConfig = field(default_factory=lambda: _bf16_loop(
         preset("full", prompts=128, rounds=3, alpha=1.0).pref(everyday=0.1)))
+    # the last stage, for the base (after its SFT) and the PASTA model (after stage 2):
+    # `contrasts` triples of counted requests that differ only in the names: one world entity,
+    # a thing the world does not hold, several world entities (`prompts.counted_contrasts`);
+    # `contrast_everyday` composed everyday requests answered
+    # honestly, and the first `contrast_replay` of stage 1's own examples (annotated for PASTA,
+    # plain for the base), so that the rest is kept. The models refused "List three facts
+    # about Mars." (23 of 24 held-out probes) because the one counted one-thing wording they had
+    # read was an outside one; the same wordings in the grammar fixed that but cost outside
+    # honesty and splits in a rebuild (bench/results-cpu/three-facts.md); pairs without the
+    # several-entity member, at lr 3e-4, cost splits of two-thing prompts (counted-pairs.md).
+    # fp32 on every device (a few hundred steps): the shipped models were trained so on a CPU
+    # without bf16 kernels
+    contrasts: int = 600
+    contrast_everyday: int = 300
+    contrast_replay: int = 2400
+    contrast: LoopConfig = field(default_factory=lambda: LoopConfig(epochs=1, lr=1e-4,
+                                                                    batch_tokens=2048))
 
     @classmethod
     def quick(cls) -> WorldRecipe:
@@ -142,7 +169,9 @@ class WorldRecipe:
                    sft=LoopConfig(epochs=1, lr=3e-3, batch_tokens=2048, bf16=True),
                    stage2=PrefConfig(prompts=4, n_samples=4, rounds=1, max_new_tokens=48,
                                      loop=LoopConfig(epochs=1, lr=1e-4, batch_tokens=1024,
-                                                     bf16=True)))
+                                                     bf16=True)),
+                   contrasts=4, contrast_everyday=2, contrast_replay=8,
+                   contrast=LoopConfig(epochs=1, lr=1e-4, batch_tokens=1024))
 
 
 def _bf16_loop(pref: PrefConfig) -> PrefConfig:
@@ -150,8 +179,9 @@ def _bf16_loop(pref: PrefConfig) -> PrefConfig:
     return replace(pref, loop=replace(pref.loop, bf16=True))
 
 
-# stage checkpoints kept in `out` for --resume (not shipped)
-STAGE0_DIR, STAGE1_DIR = "stage0", "stage1"
+# stage checkpoints kept in `out` for --resume (not shipped): stage 0, stage 1, the base
+# before the contrast stage and the PASTA model after stage 2
+STAGE0_DIR, STAGE1_DIR, BASE_SFT_DIR, STAGE2_DIR = "stage0", "stage1", "base-sft", "stage2"
 APAR_DIR = "pasta-tiny-apar"
 # bump when the world's generated data changes, so --resume never reuses a stale stage
 DATA_VERSION = 6
@@ -256,12 +286,14 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
                "chatter": grammar.CHATTER_RATE, "grammar": grammar_fingerprint(),
                "group_lists": recipe.group_lists, "sft": asdict(recipe.sft)}
 
-    def sft_stage(name: str, folder: str, key: dict, seqs, cfg: LoopConfig,
+    def sft_stage(name: str, folder: str, key: dict | None, seqs, cfg: LoopConfig,
                   start: str | None, grammar_weight: float = 0.0) -> list[dict]:
         """Train from `start` (a folder in out; None: a new model) and save into `folder`
-        (bf16, read back by the next stage whether it ran now or was reused)."""
+        (bf16, read back by the next stage whether it ran now or was reused; key None: never
+        reused)."""
         done = out / folder / "training.json"
-        if resume and done.is_file() and json.loads(done.read_text()).get("key") == key:
+        if (resume and key is not None and done.is_file()
+                and json.loads(done.read_text()).get("key") == key):
             log.info("%s: reusing %s (same recipe)", name, done.parent)
             info = json.loads(done.read_text())
             reused[name.split()[0]] = info.get("seconds")  # the time it took when trained
@@ -280,7 +312,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     lap("stage0")
     # the baseline gets the same finetuning as stage 1, on the plain answers: base and PASTA
     # model differ only in the annotations (the paper's Baseline-SFT vs PASTA-SFT)
-    hist_base = sft_stage("base sft", "pasta-tiny-base", key_sft, plain_seqs, recipe.sft,
+    hist_base = sft_stage("base sft", BASE_SFT_DIR, key_sft, plain_seqs, recipe.sft,
                           STAGE0_DIR)
     lap("base")
     key_grammar = {**key_sft, "grammar_weight": recipe.grammar_weight, "grammar_contexts": True}
@@ -302,8 +334,27 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         lap("apar")
 
     model = AutoModelForCausalLM.from_pretrained(out / STAGE1_DIR, dtype=torch.float32).eval()
-    s2 = _stage2(as_loaded("stage1", model, tok), out / "pasta-tiny", recipe, progress)
+    s2 = _stage2(as_loaded("stage1", model, tok), out / STAGE2_DIR, recipe, progress)
     lap("stage2")
+
+    # the contrast stage: the same triples, everyday requests and replayed examples for both
+    # models, annotated for PASTA (with stage 1's tag-grammar penalty) and plain for the base
+    n_replay = min(recipe.contrast_replay, len(examples))
+    contrast = contrast_examples(recipe)
+    key_c = {**key_sft, "contrasts": recipe.contrasts, "wordings": COUNTED_WORDINGS,
+             "contrast_everyday": recipe.contrast_everyday, "contrast_replay": n_replay,
+             "contrast": asdict(recipe.contrast)}
+    hist_cbase = sft_stage("contrast base", "pasta-tiny-base", key_c,
+                           plain_sequences(contrast + examples[:n_replay], tok), recipe.contrast,
+                           BASE_SFT_DIR)
+    count = as_loaded("world", None, tok).count_tokens
+    contrast_records = [Record(ex.prompt, render_annotated(ex, count)) for ex in contrast]
+    # (never reused: stage 2, which it starts from, runs each time)
+    hist_c = sft_stage("contrast pasta", "pasta-tiny", None,
+                       [encode_record(r, tok, eos, annotated=True)
+                        for r in contrast_records + records[:n_replay]],
+                       recipe.contrast, STAGE2_DIR, recipe.grammar_weight)
+    lap("contrast")
 
     result = _evaluate_shipped(out, recipe, progress)
     lap("eval")
@@ -325,7 +376,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
         "chatter_rate": grammar.CHATTER_RATE,
         "train_tokens": {"plain": sum(map(len, plain_seqs)), "annotated": sum(map(len, ann_seqs))},
         "history": {"stage0": hist0, "base": hist_base, "stage1": hist1_dicts,
-                    "apar": hist_apar, "stage2": s2["history"]},
+                    "apar": hist_apar, "stage2": s2["history"],
+                    "contrast_base": hist_cbase, "contrast": hist_c},
         "stage2": {"points": s2["points"], "fronts": s2["fronts"]},
         "eval": {k: v for k, v in result.items() if k != "rows"},
     }
@@ -342,6 +394,13 @@ def _shared_sequences(examples: list, tok, recipe: WorldRecipe, drills: int,
     return (sot_sequences(examples, tok, eos, recipe.sot_rate, recipe.seed)
             + drill_sequences(reading_drills(drills, recipe.seed), tok, eos)
             + plain_sequences(group_lists(lists, recipe.seed), tok))
+
+
+def contrast_examples(recipe: WorldRecipe) -> list[Example]:
+    """The contrast stage's own examples: its triples, then its everyday requests (both of the
+    training split)."""
+    return (counted_contrasts(recipe.contrasts, recipe.seed)
+            + everyday_requests("train", recipe.contrast_everyday, seed=recipe.seed))
 
 
 def _evaluate_shipped(out: Path, recipe: WorldRecipe, progress: bool) -> dict:
@@ -386,10 +445,17 @@ def _stage2(lm: LoadedModel, out: Path, recipe: WorldRecipe, progress: bool) -> 
 
 def model_card(name: str, report: dict, result: dict) -> str:
     r = report["recipe"]
+    # reports from before the contrast stage have none
+    contrast = r.get("contrasts")
+    last = (f", and last a short SFT on {contrast:,} contrasts of four (one counted request "
+            "about a world entity, about several, about a named group and about a thing the "
+            f"world does not hold), {r['contrast_everyday']:,} everyday requests answered "
+            f"honestly and {r['contrast_replay']:,} of stage 1's examples again"
+            if contrast else "")
     role = ("the PASTA model: the stage-0 model (trained from scratch on the plain answers), "
             "finetuned on PASTA-LANG annotated answers (stage 1, SFT with the shared layout) "
             "and then on its own samples (stage 2, BoNBoN preference optimisation scored by "
-            "theoretical speed-up + λ·quality)"
+            "theoretical speed-up + λ·quality)" + last
             if name == "pasta-tiny" else
             "the APAR-style model (issue #15's hand-made baseline): the same stage-0 model, "
             "finetuned with stage 1's settings on the same answers annotated by syntax rules "
@@ -398,7 +464,8 @@ def model_card(name: str, report: dict, result: dict) -> str:
             if name == APAR_DIR else
             "the sequential baseline (the paper's Baseline-SFT): the same stage-0 model, "
             "finetuned with stage 1's settings on the same answers without annotations, so it "
-            "has had exactly the PASTA model's stage-0 and stage-1 training but for the tags")
+            "has had exactly the PASTA model's stage-0 and stage-1 training but for the tags"
+            + (last + " (plain, as the PASTA model reads them annotated)" if contrast else ""))
     s = r["shape"]
     core = ""
     if r.get("stage0_core_grammar"):  # reports from before core_phrasings: the grammar's now
@@ -444,12 +511,15 @@ def model_card(name: str, report: dict, result: dict) -> str:
   Test prompts use entity combinations and phrasing families never seen in training.
 * Settings: seed {r['seed']}; stage 0 {r['base']}; base finetuning and stage 1 {r['sft']};
   stage 1 tag-grammar weight {r.get('grammar_weight', 0.0)} (penalty on tags a thread may never
-  write, also over each answer's main-thread-only form){slack}; stage 2 {r['stage2']}.
+  write, also over each answer's main-thread-only form){slack}; stage 2 {r['stage2']}{
+      f"; contrast stage {r['contrast']}" if contrast else ""}.
 * Rebuild: `python -m pasta_core train world --out DIR` ({report.get('from_nothing_s',
   report['total_s']) / 60:.1f} min from nothing on
   {report['machine']}; stages: {', '.join(f'{k} {v:.0f} s' for k, v in
                                             report.get('stage_s',
-                                                       report['timings_s']).items())}).
+                                                       report['timings_s']).items())}{
+      f"; the contrast stage and the evaluation timed on {report['contrast_machine']}"
+      if report.get("contrast_machine") else ""}).
 
 ## Metrics (test split, this machine, greedy)
 

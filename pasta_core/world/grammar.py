@@ -179,14 +179,16 @@ def chatter(rng: random.Random, split: str, tasks: Sequence[str] = ()) -> str:
             f"{rng.choice(CHATTER_WHEN)}.")
 
 
-def dress(core: str, rng: random.Random, split: str, tasks: Sequence[str] = ()) -> str:
+def dress(core: str, rng: random.Random, split: str, tasks: Sequence[str] = (),
+          chatter_key: str | None = None) -> str:
     """The core request with, sometimes, an opener and a closer of ``split``'s options, and
     for a training phrasing (outside ``core_only()``) now and then a sentence of chatter
     before it (``tasks``: the everyday tasks it may name). Whether, and which, chatter is
-    drawn from the request's own text, so every other draw is what it was without it."""
+    drawn from the request's own text (or ``chatter_key``, to dress several requests alike),
+    so every other draw is what it was without it."""
     text = core
     if split == "train" and not _CORE_ONLY.get():
-        own_rng = random.Random(f"chatter|{core}")
+        own_rng = random.Random(f"chatter|{core if chatter_key is None else chatter_key}")
         if own_rng.random() < CHATTER_RATE:
             said = chatter(own_rng, split, tasks)
             text = said + " " + (text[:1].upper() + text[1:])

@@ -57,6 +57,7 @@ from pasta_core.world.facts import (
 )
 
 __all__ = [
+    "COUNTED_WORDINGS",
     "SHAPES",
     "SPLITS",
     "Example",
@@ -65,6 +66,7 @@ __all__ = [
     "Shape",
     "Sync",
     "combination_key",
+    "counted_contrasts",
     "generate_example",
     "generate_split",
     "grammar_fingerprint",
@@ -1114,9 +1116,9 @@ def chatter_tasks(split: str) -> tuple[str, ...]:
     return tuple(t for t in outside.TASKS if split_of_combination([t]) == split)
 
 
-def _dress(core: str, rng: random.Random, phrasing: str) -> str:
+def _dress(core: str, rng: random.Random, phrasing: str, chatter_key: str | None = None) -> str:
     """``grammar.dress`` with the chatter tasks of ``phrasing``, capitalised."""
-    return _cap(grammar.dress(core, rng, phrasing, chatter_tasks(phrasing)))
+    return _cap(grammar.dress(core, rng, phrasing, chatter_tasks(phrasing), chatter_key))
 
 
 def generate_example(shape_name: str | Shape, split: str, rng: random.Random,
@@ -1224,6 +1226,94 @@ def everyday_requests(split: str, n: int, seed: int = 0) -> list[Example]:
         example = generate_example(EVERYDAY_SHAPE, split, rng)
         if example is not None:  # None: 400 draws without a topic of the split
             out.append(example)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Counted contrasts (the world recipe's last stage; training only)
+# --------------------------------------------------------------------------------------------
+
+# counted requests about one thing. The outside shape's 'Give me three facts about {a}.' was
+# the only one in training, so the models refused "List three facts about Mars." (23 of 24
+# held-out probes); in-world twins in the grammar fixed that but moved everyday requests to the
+# answering side (bench/results-cpu/three-facts.md). In a contrast only the names differ
+COUNTED_WORDINGS: tuple[str, ...] = (
+    'Give me {k} facts about {a}.', 'Write {k} sentences about {a}.',
+    'Tell me {k} things about {a}.',
+)
+
+
+def _unknown_thing(rng: random.Random) -> str:
+    """A thing the world does not hold, as a request about one thing names it: a real unknown
+    name, an invented one, an everyday subject ("homework") or a concept ("the water cycle"),
+    a quarter each."""
+    roll = rng.random()
+    if roll < 0.25:
+        return rng.choice(outside.REAL_UNKNOWN)
+    if roll < 0.5:
+        return outside.invented_name(rng)
+    return rng.choice(outside.SUBJECTS if roll < 0.75 else outside.CONCEPTS)
+
+
+def counted_contrasts(n: int, seed: int = 0) -> list[Example]:
+    """``n`` contrasts (4n examples, in fours): one of :data:`COUNTED_WORDINGS`, dressed with
+    the same training opener and closer, about one world entity (answered with as many facts
+    as it asks for, two or three), about a thing the world does not hold (answered honestly,
+    naming it), about two or three world entities (answered as "{k} facts about each of": one
+    part per entity, split) and about a named group (answered as the world answers a group:
+    its members, then one part per member, k facts each). Only the names differ, so only the
+    names can decide between one paragraph, parts and "I do not know". Entities, groups and
+    things are of the training split (by hash), so the held-out splits never meet them.
+    Deterministic in (n, seed)."""
+    rng = random.Random(f"counted-contrasts|{seed}")
+    out: list[Example] = []
+    while len(out) < 4 * n:
+        template = rng.choice(COUNTED_WORDINGS)
+        e = ENTITIES[rng.choice(_ALL_IDS)]
+        name = _unknown_thing(rng)
+        several = _pick_entities(rng, rng.choice((2, 3)), same_category=rng.random() < 0.5)
+        group = rng.choice([g[0] for g in _GROUPS])
+        members = group_members(group)
+        if (split_of_combination([e.id]) != "train" or split_of_combination([name]) != "train"
+                or split_of_combination([x.id for x in several]) != "train"
+                or not 2 <= len(members) <= 8
+                or split_of_combination([x.id for x in members]) != "train"):
+            continue
+        k = rng.choice((2, 3))
+        pieces = _fact_pieces(e, _sample_attrs(e, k, rng), rng)
+        segments: list[Segment] = []
+        for i, p in enumerate(pieces):
+            if i:
+                segments.append(Piece(" "))
+            segments.append(p)
+        k_word = _K_WORDS[len([p for p in pieces if p.fact])]
+        parts = [Part(x.topic, tuple(_fact_pieces(x, _sample_attrs(x, k, rng), rng)))
+                 for x in several]
+        group_parts = [Part(x.topic, tuple(_fact_pieces(x, _sample_attrs(x, k, rng), rng)))
+                       for x in members]
+        cores = (template.format(a=_said([e], rng)[0], k=k_word), template.format(a=name, k=k_word),
+                 grammar.say_list(template.replace("{a}", "{items}"), _said(several, rng), rng,
+                                  k=k_word),
+                 template.format(a=group, k=k_word))
+        dress = rng.getstate()  # every member is dressed with the same draws
+        said = []
+        for core in cores:
+            rng.setstate(dress)
+            said.append(_dress(core, rng, "train", chatter_key=cores[0]))
+        one = _ex("describe_one", False, said[0], [e.id], [p.fact for p in pieces if p.fact],
+                  segments, free_facts=True)
+        away = _ex("outside", False, said[1], [], [], [Piece(outside.outside_answer(rng, name))],
+                   unknown=[name], outside=True, split_key=[name])
+        many = _ex("facts_each", True, said[2], [x.id for x in several],
+                   [p.fact for part in parts for p in part.pieces if p.fact],
+                   [*_interleave(parts, "\n\n")], free_facts=True)
+        whole = _ex("describe_group", True, said[3], [x.id for x in members],
+                    [p.fact for part in group_parts for p in part.pieces if p.fact],
+                    [Piece(members_sentence(members) + "\n\n"), *_interleave(group_parts, "\n\n")],
+                    free_facts=True)
+        for ex in (one, away, many, whole):
+            ex.split, ex.phrasing, ex.template_id = "train", "train", "counted_contrasts"
+        out += [one, away, many, whole]
     return out
 
 
