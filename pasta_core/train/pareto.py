@@ -8,7 +8,8 @@
   sot           Skeleton-of-Thought on the base model (skeleton, then every point at once)
   apar          the APAR-style model (answers split by syntax rules) in PASTA mode
   pasta-stage1  the PASTA model after stage 1 (SFT) in PASTA mode
-  pasta-stage2  the shipped PASTA model (stage 2) in PASTA mode
+  pasta-stage2  the shipped PASTA model (folder pasta-tiny: stage 2, then the world recipe's
+                contrast stage) in PASTA mode
   pasta-lam<X>  a stage-2 model trained with λ = X (folder `stage2-lam<X>`), if present
 
 A method's theoretical speed-up on a prompt is the sequential run's tokens ÷ the method's
