@@ -11,11 +11,11 @@
              annotated by syntax rules alone (`pasta_core.annotate`, APAR's recipe): the
              hand-made splitting baseline of issue #15
   stage 2    preference optimisation (BoNBoN) on the model's own samples
-  contrast   the base and the PASTA model, a short SFT last: counted requests in threes that
+  contrast   the base and the PASTA model, a short SFT last: counted requests in fours that
              differ only in the names (one world entity: a paragraph; several: one part each;
-             a thing the world does not hold: "I do not know"), composed everyday requests
-             answered honestly, and the first of stage 1's own examples again
-             (`WorldRecipe.contrast`)
+             a named group: its members, then one part each; a thing the world does not
+             hold: "I do not know"), composed everyday requests answered honestly, and the
+             first of stage 1's own examples again (`WorldRecipe.contrast`)
   eval       test split: the models, judge and speed-ups → model cards
 
 Every stage also sees Skeleton-of-Thought's two prompts (`pasta_core.sot`) over a share of
@@ -142,15 +142,15 @@ class WorldRecipe:
     stage2: PrefConfig = field(default_factory=lambda: _bf16_loop(
         preset("full", prompts=128, rounds=3, alpha=1.0).pref(everyday=0.1)))
     # the last stage, for the base (after its SFT) and the PASTA model (after stage 2):
-    # `contrasts` triples of counted requests that differ only in the names: one world entity,
-    # a thing the world does not hold, several world entities (`prompts.counted_contrasts`);
-    # `contrast_everyday` composed everyday requests answered
+    # `contrasts` fours of counted requests that differ only in the names: one world entity, a
+    # thing the world does not hold, several world entities, a named group
+    # (`prompts.counted_contrasts`); `contrast_everyday` composed everyday requests answered
     # honestly, and the first `contrast_replay` of stage 1's own examples (annotated for PASTA,
     # plain for the base), so that the rest is kept. The models refused "List three facts
     # about Mars." (23 of 24 held-out probes) because the one counted one-thing wording they had
     # read was an outside one; the same wordings in the grammar fixed that but cost outside
-    # honesty and splits in a rebuild (bench/results-cpu/three-facts.md); pairs without the
-    # several-entity member, at lr 3e-4, cost splits of two-thing prompts (counted-pairs.md).
+    # honesty and splits in a rebuild (bench/results-cpu/three-facts.md); pairs, then triples
+    # without the group, at lr 3e-4 and 2e-4, cost splits (counted-contrasts.md).
     # fp32 on every device (a few hundred steps): the shipped models were trained so on a CPU
     # without bf16 kernels
     contrasts: int = 600
@@ -337,14 +337,16 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     s2 = _stage2(as_loaded("stage1", model, tok), out / STAGE2_DIR, recipe, progress)
     lap("stage2")
 
-    # the contrast stage: the same triples, everyday requests and replayed examples for both
+    # the contrast stage: the same fours, everyday requests and replayed examples for both
     # models, annotated for PASTA (with stage 1's tag-grammar penalty) and plain for the base
     n_replay = min(recipe.contrast_replay, len(examples))
     contrast = contrast_examples(recipe)
     key_c = {**key_sft, "contrasts": recipe.contrasts, "wordings": COUNTED_WORDINGS,
              "contrast_everyday": recipe.contrast_everyday, "contrast_replay": n_replay,
              "contrast": asdict(recipe.contrast)}
-    hist_cbase = sft_stage("contrast base", "pasta-tiny-base", key_c,
+    # ("contrast-base": with --resume its reused seconds are added to the total, not taken
+    # for the contrast lap, which trains the PASTA model either way)
+    hist_cbase = sft_stage("contrast-base", "pasta-tiny-base", key_c,
                            plain_sequences(contrast + examples[:n_replay], tok), recipe.contrast,
                            BASE_SFT_DIR)
     count = as_loaded("world", None, tok).count_tokens
@@ -397,7 +399,7 @@ def _shared_sequences(examples: list, tok, recipe: WorldRecipe, drills: int,
 
 
 def contrast_examples(recipe: WorldRecipe) -> list[Example]:
-    """The contrast stage's own examples: its triples, then its everyday requests (both of the
+    """The contrast stage's own examples: its fours, then its everyday requests (both of the
     training split)."""
     return (counted_contrasts(recipe.contrasts, recipe.seed)
             + everyday_requests("train", recipe.contrast_everyday, seed=recipe.seed))
