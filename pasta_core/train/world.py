@@ -341,7 +341,7 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     # models, annotated for PASTA (with stage 1's tag-grammar penalty) and plain for the base
     n_replay = min(recipe.contrast_replay, len(examples))
     contrast = contrast_examples(recipe)
-    key_c = {**key_sft, "contrasts": recipe.contrasts, "wordings": COUNTED_WORDINGS,
+    key_c = {**key_sft, "contrasts": recipe.contrasts, "wordings": list(COUNTED_WORDINGS),
              "contrast_everyday": recipe.contrast_everyday, "contrast_replay": n_replay,
              "contrast": asdict(recipe.contrast)}
     # ("contrast-base": with --resume its reused seconds are added to the total, not taken
