@@ -258,7 +258,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     with grammar.core_only() if recipe.stage0_core_grammar else nullcontext():
         tok = build_world_tokenizer(recipe.vocab_size, seed=recipe.seed)
     eos = tok.eos_token_id
-    examples, records = world_data(as_loaded("world", None, tok), recipe.n_train, recipe.seed,
+    world_lm = as_loaded("world", None, tok)  # the tokenizer alone: promises count its tokens
+    examples, records = world_data(world_lm, recipe.n_train, recipe.seed,
                                    promise_slack=recipe.promise_slack)
     lap("tokenizer+data")
 
@@ -349,8 +350,8 @@ def build_world(out: str | Path, recipe: WorldRecipe | None = None,
     hist_cbase = sft_stage("contrast-base", "pasta-tiny-base", key_c,
                            plain_sequences(contrast + examples[:n_replay], tok), recipe.contrast,
                            BASE_SFT_DIR)
-    count = as_loaded("world", None, tok).count_tokens
-    contrast_records = [Record(ex.prompt, render_annotated(ex, count)) for ex in contrast]
+    contrast_records = [Record(ex.prompt, render_annotated(ex, world_lm.count_tokens))
+                        for ex in contrast]
     # (never reused: stage 2, which it starts from, runs each time)
     hist_c = sft_stage("contrast pasta", "pasta-tiny", None,
                        [encode_record(r, tok, eos, annotated=True)

@@ -335,6 +335,26 @@ def _interleave(parts: list[Part], sep: str) -> list[Segment]:
     return [replace(part, lead=sep) if i else part for i, part in enumerate(parts)]
 
 
+def _fact_parts(ents: list[Entity], k: int, rng: random.Random) -> list[Part]:
+    """One part per entity, ``k`` of its facts each (a list answer's parts)."""
+    return [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
+
+
+def _paragraph(pieces: list[Piece]) -> list[Segment]:
+    """Fact pieces as one paragraph, a space between two (an answer about one entity)."""
+    segments: list[Segment] = []
+    for i, p in enumerate(pieces):
+        if i:
+            segments.append(Piece(" "))
+        segments.append(p)
+    return segments
+
+
+def _group_answer(ents: list[Entity], parts: list[Part]) -> list[Segment]:
+    """How the world answers about a named group: its members, then one part each."""
+    return [Piece(members_sentence(ents) + "\n\n"), *_interleave(parts, "\n\n")]
+
+
 # --------------------------------------------------------------------------------------------
 # Shapes
 # --------------------------------------------------------------------------------------------
@@ -369,7 +389,7 @@ def _build_describe_many(rng: random.Random, template: str, split: str) -> Examp
     if split_of_combination([e.id for e in ents]) != split:
         return None
     k = _facts_per_part(n)
-    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
+    parts = _fact_parts(ents, k, rng)
     segments: list[Segment] = [Piece(rng.choice(_DESCRIBE_INTROS)), *_interleave(parts, "\n\n")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
     prompt = grammar.say_list(template, _said(ents, rng), rng)
@@ -423,9 +443,8 @@ def _build_describe_group(rng: random.Random, template: str, split: str) -> Exam
     if not 2 <= len(ents) <= 8 or split_of_combination([e.id for e in ents]) != split:
         return None
     k = _facts_per_part(len(ents))
-    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
-    segments: list[Segment] = [Piece(members_sentence(ents) + "\n\n"),
-                               *_interleave(parts, "\n\n")]
+    parts = _fact_parts(ents, k, rng)
+    segments = _group_answer(ents, parts)
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
     return _ex("describe_group", True, template.format(group=phrase), [e.id for e in ents],
                facts, segments, free_facts=True)
@@ -439,7 +458,7 @@ def _build_facts_each(rng: random.Random, template: str, split: str) -> Example 
     if split_of_combination([e.id for e in ents]) != split:
         return None
     k = rng.choice((2, 3)) if len(ents) > 3 else rng.choice((2, 3, 4))
-    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in ents]
+    parts = _fact_parts(ents, k, rng)
     intro = rng.choice((f"{_cap(_K_WORDS[k])} facts each.\n\n", ""))
     segments: list[Segment] = [Piece(intro), *_interleave(parts, "\n\n")]
     facts = [p.fact for part in parts for p in part.pieces if p.fact]
@@ -599,7 +618,7 @@ def _build_partly_known(rng: random.Random, template: str, split: str) -> Exampl
     if split_of_combination([*(e.id for e in known), name]) != split:
         return None
     k = _facts_per_part(len(known) + 1)
-    parts = [Part(e.topic, tuple(_fact_pieces(e, _sample_attrs(e, k, rng), rng))) for e in known]
+    parts = _fact_parts(known, k, rng)
     at = rng.randint(0, len(parts))
     parts.insert(at, Part(name.removeprefix("the "), (Piece(outside.unknown_part(name)),)))
     said = _said(known, rng)
@@ -748,13 +767,8 @@ def _build_describe_one(rng: random.Random, template: str, split: str) -> Exampl
     if split_of_combination([e.id]) != split:
         return None
     pieces = _fact_pieces(e, _sample_attrs(e, rng.choice((2, 3)), rng), rng)
-    segments: list[Segment] = []
-    for i, p in enumerate(pieces):
-        if i:
-            segments.append(Piece(" "))
-        segments.append(p)
     return _ex("describe_one", False, template.format(a=_said([e], rng)[0]), [e.id],
-               [p.fact for p in pieces if p.fact], segments, free_facts=True)
+               [p.fact for p in pieces if p.fact], _paragraph(pieces), free_facts=True)
 
 
 def _build_reverse_lookup(rng: random.Random, template: str, split: str) -> Example | None:
@@ -1281,16 +1295,10 @@ def counted_contrasts(n: int, seed: int = 0) -> list[Example]:
             continue
         k = rng.choice((2, 3))
         pieces = _fact_pieces(e, _sample_attrs(e, k, rng), rng)
-        segments: list[Segment] = []
-        for i, p in enumerate(pieces):
-            if i:
-                segments.append(Piece(" "))
-            segments.append(p)
-        k_word = _K_WORDS[len([p for p in pieces if p.fact])]
-        parts = [Part(x.topic, tuple(_fact_pieces(x, _sample_attrs(x, k, rng), rng)))
-                 for x in several]
-        group_parts = [Part(x.topic, tuple(_fact_pieces(x, _sample_attrs(x, k, rng), rng)))
-                       for x in members]
+        facts = [p.fact for p in pieces if p.fact]
+        k_word = _K_WORDS[len(facts)]
+        parts = _fact_parts(several, k, rng)
+        group_parts = _fact_parts(members, k, rng)
         cores = (template.format(a=_said([e], rng)[0], k=k_word), template.format(a=name, k=k_word),
                  grammar.say_list(template.replace("{a}", "{items}"), _said(several, rng), rng,
                                   k=k_word),
@@ -1300,8 +1308,8 @@ def counted_contrasts(n: int, seed: int = 0) -> list[Example]:
         for core in cores:
             rng.setstate(dress)
             said.append(_dress(core, rng, "train", chatter_key=cores[0]))
-        one = _ex("describe_one", False, said[0], [e.id], [p.fact for p in pieces if p.fact],
-                  segments, free_facts=True)
+        one = _ex("describe_one", False, said[0], [e.id], facts, _paragraph(pieces),
+                  free_facts=True)
         away = _ex("outside", False, said[1], [], [], [Piece(outside.outside_answer(rng, name))],
                    unknown=[name], outside=True, split_key=[name])
         many = _ex("facts_each", True, said[2], [x.id for x in several],
@@ -1309,8 +1317,7 @@ def counted_contrasts(n: int, seed: int = 0) -> list[Example]:
                    [*_interleave(parts, "\n\n")], free_facts=True)
         whole = _ex("describe_group", True, said[3], [x.id for x in members],
                     [p.fact for part in group_parts for p in part.pieces if p.fact],
-                    [Piece(members_sentence(members) + "\n\n"), *_interleave(group_parts, "\n\n")],
-                    free_facts=True)
+                    _group_answer(members, group_parts), free_facts=True)
         for ex in (one, away, many, whole):
             ex.split, ex.phrasing, ex.template_id = "train", "train", "counted_contrasts"
         out += [one, away, many, whole]
