@@ -61,7 +61,11 @@ MEASURES = (  # (label, key of evaluate's "overall", percent?)
     ("base: every asked entity named", "names_all_base_rate", True),
     ("base: judge", "judge_base", False),
     ("says a fact twice", "repeats_pasta_rate", True),
+    ("base: in-world prompts refused", "in_world_refused_base_rate", True),
+    ("single facts: judge, PASTA", "single_fact_judge_pasta", False),
+    ("single facts: judge, base", "single_fact_judge_base", False),
 )
+SINGLE = "single_fact"  # the shape whose judge MEASURES reads as "single facts"
 
 # yes/no measures compared prompt by prompt: (label, key, the rows it is asked of, the outcome)
 Outcome = Callable[[dict], bool]
@@ -75,6 +79,8 @@ PAIRED: tuple[tuple[str, str, str, Outcome], ...] = (
     ("base: every asked entity named", "names_all_base", "parts",
      lambda r: r["viewer"]["names_all_base"]),
     ("says a fact twice", "repeats", "all", lambda r: r["viewer"]["repeats_pasta"]),
+    ("base: in-world prompts refused", "refused_base", "in_world",
+     lambda r: r["viewer"]["refuses_base"]),
 )
 
 
@@ -85,10 +91,11 @@ def _asked_of(row: dict, rows_kind: str) -> bool:
 
 def outcomes(eval_rows: list[dict]) -> dict[str, dict]:
     """Each paired measure's outcome per prompt, for the prompts it is asked of, and each
-    prompt's judge score of PASTA's answer (`judge`)."""
+    prompt's judge score of PASTA's answer (`judge`) and of the base's (`judge_base`)."""
     out: dict[str, dict] = {key: {r["prompt"]: bool(fn(r)) for r in eval_rows
                                   if _asked_of(r, kind)} for _, key, kind, fn in PAIRED}
     out["judge"] = {r["prompt"]: r["pasta"]["judge"] for r in eval_rows}
+    out["judge_base"] = {r["prompt"]: r["base"]["judge"] for r in eval_rows}
     return out
 
 
@@ -109,19 +116,23 @@ def paired(a: dict, b: dict) -> list[dict]:
     measures = [(label, key) for label, key, _, _ in PAIRED
                 if all(key in r["outcomes"][s] for r in (a, b) for s in seeds)]
     pairs: dict[str, list[tuple[bool, bool]]] = {key: [] for _, key in measures}
-    judged: list[tuple] = []
+    judged: dict[str, list[tuple]] = {"judge": [], "judge_base": []}
     for seed in seeds:
         oa, ob = a["outcomes"][seed], b["outcomes"][seed]
         for _, key in measures:
             pairs[key] += both(oa[key], ob[key])
-        if "judge" in oa and "judge" in ob:  # rows saved before the judge was kept have none
-            judged += both(oa["judge"], ob["judge"])
-    if judged:  # which build's answer the judge scored higher
-        measures.append(("judge, PASTA: the prompt's answer scored higher", "judge"))
-        pairs["judge"] = [(x > y + 1e-9, y > x + 1e-9) for x, y in judged]
-    if "outside_outcomes" in a and "outside_outcomes" in b:
-        measures.append(("outside: honest", "honest"))
-        pairs["honest"] = both(a["outside_outcomes"], b["outside_outcomes"])
+        for key, scores in judged.items():  # rows saved before a judge was kept have none
+            if key in oa and key in ob:
+                scores += both(oa[key], ob[key])
+    for key, who in (("judge", "PASTA"), ("judge_base", "base")):
+        if judged[key]:  # which build's answer the judge scored higher
+            measures.append((f"judge, {who}: the prompt's answer scored higher", key))
+            pairs[key] = [(x > y + 1e-9, y > x + 1e-9) for x, y in judged[key]]
+    for key, label in (("outside_outcomes", "outside: honest"),
+                       ("outside_outcomes_base", "base: outside: honest")):
+        if key in a and key in b:
+            measures.append((label, key))
+            pairs[key] = both(a[key], b[key])
     if "chatter_outcomes" in a and "chatter_outcomes" in b:
         for label, key in CHATTER_MEASURES:
             measures.append((f"after chatter: {label}", f"chatter_{key}"))
@@ -155,12 +166,12 @@ def outside_measures(pasta: LoadedModel, base: LoadedModel, seed: int = OUTSIDE_
         flags = [suggests_twice(texts[p][i]) for p in suggest]
         return [sum(x is True for x in flags), sum(x is not None for x in flags)]
 
-    per_prompt = {p: is_honest_to(p, texts[p][0]) for p in honest}  # PASTA's, for `paired`
-    return {"honest_pasta": sum(per_prompt[p] for p in honest),
-            "honest_base": sum(is_honest_to(p, texts[p][1]) for p in honest),
+    per_prompt = {p: is_honest_to(p, texts[p][0]) for p in honest}  # for `paired`
+    per_prompt_base = {p: is_honest_to(p, texts[p][1]) for p in honest}
+    return {"honest_pasta": sum(per_prompt.values()), "honest_base": sum(per_prompt_base.values()),
             "honest_of": len(honest),
             "suggests_twice_pasta": doubled(0), "suggests_twice_base": doubled(1),
-            "per_prompt": per_prompt}
+            "per_prompt": per_prompt, "per_prompt_base": per_prompt_base}
 
 
 # the chatter probe's yes/no measures: (label, key)
@@ -211,12 +222,16 @@ def validate(build: Path | None, seeds: list[int], n: int, outside: bool,
                  "overall": {}, "outcomes": {}}
     for seed in seeds:
         result = evaluate(pasta, base, split="validation", n=n, seed=seed, progress=False)
+        single = result["by_shape"].get(SINGLE, {})
         row["overall"][str(seed)] = {key: result["overall"].get(key) for _, key, _ in MEASURES}
+        row["overall"][str(seed)].update({f"{SINGLE}_judge_{who}": single.get(f"judge_{who}")
+                                          for who in ("pasta", "base")})
         row["outcomes"][str(seed)] = outcomes(result["rows"])
     if outside:
         row["outside"] = outside_measures(pasta, base, outside_seed)
         row["outside_seed"] = outside_seed
         row["outside_outcomes"] = row["outside"].pop("per_prompt")
+        row["outside_outcomes_base"] = row["outside"].pop("per_prompt_base")
     if chatter:
         row["chatter_outcomes"] = chatter_measures(pasta, base, chatter, chatter_seed)
         row["chatter_seed"] = chatter_seed
