@@ -61,12 +61,15 @@ def test_the_sign_test_matches_the_binomial_by_hand():
 
 
 def _eval_row(prompt: str, names: bool, refused: bool = False, splittable: bool = True,
-              judge: float = 0.5, repeats: bool = False) -> dict:
+              judge: float = 0.5, repeats: bool = False, base_refused: bool = False,
+              base_judge: float = 0.5) -> dict:
     return {"prompt": prompt, "splittable": splittable, "outside": False, "unknown": False,
             "pasta": {"promises": 2 if splittable else 0, "judge": judge},
+            "base": {"judge": base_judge},
             "viewer": {"names_all_pasta": names, "names_all_base": True,
                        "one_promise_per_part": names, "duplicate_topic": False,
-                       "refuses_pasta": refused, "repeats_pasta": repeats}}
+                       "refuses_pasta": refused, "repeats_pasta": repeats,
+                       "refuses_base": base_refused}}
 
 
 def test_builds_are_paired_prompt_by_prompt_over_every_seed():
@@ -74,11 +77,13 @@ def test_builds_are_paired_prompt_by_prompt_over_every_seed():
     # A names every entity of p1 and p2, B of p2 and p3; B refuses the one in-world single fact
     a = [_eval_row("p1", True, judge=0.9), _eval_row("p2", True), _eval_row("p3", False),
          _eval_row("s", False, splittable=False)]
-    b = [_eval_row("p1", False, judge=0.4), _eval_row("p2", True, repeats=True),
-         _eval_row("p3", True),
+    # B's base refuses p3 and scores higher on p2; A's base is honest outside where B's is not
+    b = [_eval_row("p1", False, judge=0.4), _eval_row("p2", True, repeats=True, base_judge=0.9),
+         _eval_row("p3", True, base_refused=True),
          _eval_row("s", False, refused=True, splittable=False, judge=0.2)]
     rows = [{"build": name, "seeds": [0, 1], "outcomes": {"0": v.outcomes(r), "1": v.outcomes(r)},
-             "outside_outcomes": {"o1": True, "o2": name == "B"}}
+             "outside_outcomes": {"o1": True, "o2": name == "B"},
+             "outside_outcomes_base": {"o1": name == "A", "o2": False}}
             for name, r in (("A", a), ("B", b))]
     got = {m["measure"]: m for m in v.paired(rows[0], rows[1])}
     names = got["every asked entity named"]  # two seeds: 6 prompts, A only on p1, B only on p3
@@ -91,6 +96,12 @@ def test_builds_are_paired_prompt_by_prompt_over_every_seed():
     assert (judge["prompts"], judge["a_only"], judge["b_only"]) == (8, 4, 0)
     twice = got["says a fact twice"]  # B on p2, under both seeds
     assert (twice["prompts"], twice["a_only"], twice["b_only"]) == (8, 0, 2)
+    base_refused = got["base: in-world prompts refused"]
+    assert (base_refused["prompts"], base_refused["a_only"], base_refused["b_only"]) == (8, 0, 2)
+    base_judge = got["judge, base: the prompt's answer scored higher"]
+    assert (base_judge["a_only"], base_judge["b_only"]) == (0, 2)
+    base_honest = got["base: outside: honest"]
+    assert (base_honest["prompts"], base_honest["a"], base_honest["b"]) == (2, 1, 0)
     # rows saved before a measure was kept pair every other measure, and not that one
     for o in rows[0]["outcomes"].values():
         del o["repeats"]
