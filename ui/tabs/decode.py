@@ -392,9 +392,11 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
         session = app.sessions.get(sid)
         session.stop_live()
         session.close_stepper()  # this tab's stepped run would hold the slot
+        # drawn before the run starts: Gradio rebuilds the components it hides, and that work
+        # would slow the race's first steps (PASTA's: it steps first) on this process's lock
+        yield _first_update(app, tab, view)
         live = LiveRun(app.jobs, req, view)  # a full queue surfaces as its first "event"
         session.live = session.last = live
-        yield _first_update(app, tab, view)
         try:
             async for update in _follow(app, tab, live):
                 yield update
@@ -410,7 +412,9 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
 
 
 def _first_update(app: App, tab: DecodeTab, view: RequestView) -> dict[Any, Any]:
-    return {tab.status: views.board_status(view, app.jobs), tab.lanes: render_board(view),
+    """The page as a request starts (before its job joins the line)."""
+    return {tab.status: views.board_status(view, app.jobs, joined=False),
+            tab.lanes: render_board(view),
             tab.answer: views.answer_md(view), tab.annotated: "",
             tab.summary: charts.EMPTY_SUMMARY,
             tab.fig_tokens: gr.update(visible=False), tab.fig_timeline: gr.update(visible=False),
@@ -419,14 +423,27 @@ def _first_update(app: App, tab: DecodeTab, view: RequestView) -> dict[Any, Any]
             tab.race_table: ""}
 
 
+def _unchanged(tab: DecodeTab) -> dict[Any, Any]:
+    """The outputs a live update does not change, as the values `_first_update` left them.
+    They are sent as values, not left out: Gradio 6 treats an output a handler leaves out as an
+    empty update and rebuilds its component, config and API schema every time. On this
+    process's one interpreter lock that work, 8 components 16 times a second, made the page's
+    decoding steps 2–3× slower than the CLI's and its races too noisy to judge (9 of 15 said
+    "the machine was busy")."""
+    return {tab.annotated: "", tab.summary: charts.EMPTY_SUMMARY, tab.fig_tokens: None,
+            tab.fig_timeline: None, tab.fig_steps: None, tab.replay: "", tab.download: None,
+            tab.race_table: ""}
+
+
 async def _follow(app: App, tab: DecodeTab, live: LiveRun) -> AsyncIterator[dict[Any, Any]]:
     """Updates while the run goes: lanes up to 16 times a second, and at once when a run ends.
     The charts wait for the final update, when every run has ended: built while the opponent
     still races, they would slow its steps alone (this process's one interpreter lock) and the
-    race would no longer be fair."""
+    race would no longer be fair. Each update names every output (`_unchanged`)."""
     view = live.view
     last = time.monotonic()
     finished_runs = 0
+    unchanged = _unchanged(tab)
     while True:
         await live.wait(max(0.0, last + UPDATE_S - time.monotonic()))
         fin = live.finished  # read before draining: no event can come after it
@@ -442,7 +459,7 @@ async def _follow(app: App, tab: DecodeTab, live: LiveRun) -> AsyncIterator[dict
         if done_now != finished_runs or time.monotonic() - last >= UPDATE_S:
             finished_runs = done_now
             last = time.monotonic()
-            yield lanes
+            yield {**lanes, **unchanged}
 
 
 def _charts(tab: DecodeTab, runs: list[Any]) -> dict[Any, Any]:

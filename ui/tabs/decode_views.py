@@ -33,13 +33,14 @@ def force_badge(on: bool) -> str:
             "prompt to turn it off.</div>")
 
 
-def board_status(view: RequestView, jobs: JobQueue) -> str:
+def board_status(view: RequestView, jobs: JobQueue, joined: bool = True) -> str:
+    """The status line; `joined`: the request's job is in the line (counted in the queue)."""
     if view.stopped and not view.done:
         return stopped_status(view)
     cur = view.current
     if cur is None and not view.done:
         q = jobs.status()
-        ahead = q["running"] + q["waiting"] - 1
+        ahead = q["running"] + q["waiting"] - joined
         if ahead > 0:
             return status_html(f"… Waiting for the decoding slot ({ahead} request(s) ahead)…",
                                "waiting")

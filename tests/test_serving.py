@@ -1,0 +1,42 @@
+"""What serving the page costs a race: the live updates name every output (Gradio 6 rebuilds
+a component for each output an update leaves out, on the lock the decoding thread needs), and
+the server leaves the event loop a core."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+
+def _fake_tab():
+    from ui.tabs.decode import DecodeTab
+
+    tab = DecodeTab.__new__(DecodeTab)
+    for f in dataclasses.fields(DecodeTab):
+        object.__setattr__(tab, f.name, object())  # a distinct stand-in per component
+    return tab
+
+
+def test_a_live_update_names_every_output_of_the_decode_endpoint():
+    from ui.tabs.decode import _unchanged
+
+    tab = _fake_tab()
+    live = {tab.status, tab.lanes, tab.answer, *_unchanged(tab)}
+    assert live == set(tab.run_outputs) and len(tab.run_outputs) == 11
+    # the values are those of a page whose run has not ended: nothing drawn, figures empty
+    quiet = _unchanged(tab)
+    assert quiet[tab.fig_tokens] is None and quiet[tab.download] is None
+    assert quiet[tab.annotated] == "" and quiet[tab.race_table] == ""
+
+
+def test_serving_leaves_the_event_loop_a_core():
+    from ui.config import SpaceConfig
+    from ui.server import serve_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert serve_threads(SpaceConfig()) == max(1, before - 1) == torch.get_num_threads()
+        assert serve_threads(SpaceConfig(torch_threads=3)) == 3 == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
