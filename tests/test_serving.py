@@ -40,3 +40,22 @@ def test_serving_leaves_the_event_loop_a_core():
         assert serve_threads(SpaceConfig(torch_threads=3)) == 3 == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_page_race_bench_counts_verdicts_and_takes_medians():
+    from .conftest import bench_script
+
+    b = bench_script("page_races")
+    races = [{"verdict": v, "pasta_wall_s": p, "sequential_wall_s": 2 * p, "wall": 2.0 + p,
+              "expected": 1.9, "band": 0.1} for v, p in
+             (("faster", 0.3), ("busy", 0.5), ("faster", 0.4))]
+    s = b.summary(races)
+    assert s["verdicts"] == {"faster": 2, "busy": 1} and s["races"] == 3
+    assert (s["pasta_wall_s"], s["sequential_wall_s"], s["wall"]) == (0.4, 0.8, 2.4)
+    result = {"machine": "m", "repeats": 3, "prompts": [("three parts", "p")],
+              "ways": {"page": {"three parts": s}, "library": {"three parts": s}}}
+    table = b.to_markdown(result).splitlines()
+    assert table[-2].startswith("| three parts | page | busy 1, faster 2 | 0.400 | 0.800 |")
+    assert table[-1].startswith("| three parts | library |")
+    # the six-lane prompt is the Decode tab's own example
+    assert len(b.prompts()) == 3 and b.prompts()[2][1]
