@@ -12,14 +12,13 @@ import os
 
 import uvicorn
 
-from ui.server import create_app, preload, serve_threads
+from ui.server import create_app, preload
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
-    serve_threads(app.state.config)
     preload(app)
     host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
     port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))

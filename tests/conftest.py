@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -111,6 +112,25 @@ def without_timings(obj):
     if isinstance(obj, list):
         return [without_timings(v) for v in obj]
     return obj
+
+
+def assert_same(a, b, path="$"):
+    """Equal JSON values; floats (log-probabilities, ratios) to 1e-6, in case the two processes
+    reduce in a different order (the app serves on one fewer torch thread than the CLI runs
+    on: `ui.server.serve_threads`)."""
+    if isinstance(a, float) or isinstance(b, float):
+        assert isinstance(a, int | float) and isinstance(b, int | float), path
+        assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6), (path, a, b)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), (path, sorted(a), sorted(b))
+        for k in a:
+            assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (u, v) in enumerate(zip(a, b, strict=True)):
+            assert_same(u, v, f"{path}[{i}]")
+    else:
+        assert a == b, (path, a, b)
 
 
 # -- the browser (Playwright driving Debian's chromium; .ci/run installs it) --------------------

@@ -7,7 +7,6 @@ started together once per module and checked by the tests below.
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 
 from pasta_core import cli, decode, load_model, parse
 
-from .conftest import without_timings
+from .conftest import assert_same, without_timings
 
 ROOT = Path(__file__).resolve().parent.parent
 FORCED = (
@@ -76,24 +75,6 @@ def one_json_object(stdout: str):
     lines = [ln for ln in stdout.splitlines() if ln.strip()]
     assert len(lines) == 1, stdout[:2000]
     return json.loads(lines[0])
-
-
-def assert_same(a, b, path="$"):
-    """Equal JSON values; floats (log-probabilities, ratios) to 1e-6, in case the two processes
-    reduce in a different order."""
-    if isinstance(a, float) or isinstance(b, float):
-        assert isinstance(a, int | float) and isinstance(b, int | float), path
-        assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6), (path, a, b)
-    elif isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), (path, sorted(a), sorted(b))
-        for k in a:
-            assert_same(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), path
-        for i, (u, v) in enumerate(zip(a, b, strict=True)):
-            assert_same(u, v, f"{path}[{i}]")
-    else:
-        assert a == b, (path, a, b)
 
 
 def check_trace(d: dict) -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from .conftest import run_cli, without_timings
+from .conftest import assert_same, run_cli, without_timings
 
 # slow tier (`pytest -m "not slow"` skips it): a launched app.py over HTTP
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ def test_sse_reads_a_whole_run_live_and_done_equals_the_cli(server, forced_file)
     trace = events[-1][2]["trace"]
     cli = run_cli("decode", "--model", "random:llama", "--prompt", PROMPT, "--seed", "3",
                   "--force-file", str(forced_file), "--json")
-    assert without_timings(trace) == without_timings(cli)
+    assert_same(without_timings(trace), without_timings(cli))
     assert trace["text"] == "Two planets: Mars is red and cold. Venus is hot. Venus is warmer."
 
 

@@ -1,6 +1,6 @@
 """What serving the page costs a race: the live updates name every output (Gradio 6 rebuilds
 a component for each output an update leaves out, on the lock the decoding thread needs), and
-the server leaves the event loop a core."""
+a decoding job leaves the server's event loop a core."""
 
 from __future__ import annotations
 
@@ -30,16 +30,36 @@ def test_a_live_update_names_every_output_of_the_decode_endpoint():
     assert quiet[tab.annotated] == "" and quiet[tab.race_table] == ""
 
 
-def test_serving_leaves_the_event_loop_a_core():
+def test_a_decoding_job_leaves_the_server_a_core_and_training_keeps_them_all(monkeypatch):
+    import asyncio
+
+    from ui import jobs
     from ui.config import SpaceConfig
-    from ui.server import serve_threads
+
+    cfg = SpaceConfig(models=("random:llama",), default_model="random:llama")
+    assert jobs.decode_threads(cfg) == max(1, jobs.START_THREADS - 1)
+    assert jobs.decode_threads(SpaceConfig(torch_threads=3)) == 3
+    assert jobs.train_threads() == jobs.START_THREADS
+    seen: list[int] = []
+
+    def fake_decode(lm, req, stop, **kw):  # what the job's own thread decodes with
+        seen.append(torch.get_num_threads())
+        return iter(())
+
+    monkeypatch.setattr(jobs, "_decode", fake_decode)
+    queue = jobs.JobQueue(cfg, jobs.ModelRegistry(cfg))
+    req = jobs.Request.build("random:llama", "Hi", "pasta", None, {}, "me", queue.limits())
+
+    async def run() -> list:
+        return [ev async for ev in queue.run(req)]
 
     before = torch.get_num_threads()
     try:
-        assert serve_threads(SpaceConfig()) == max(1, before - 1) == torch.get_num_threads()
-        assert serve_threads(SpaceConfig(torch_threads=3)) == 3 == torch.get_num_threads()
+        assert asyncio.run(run()) == []
+        assert seen == [jobs.decode_threads(cfg)]
+        assert torch.get_num_threads() == before  # the server's own thread keeps its count
     finally:
-        torch.set_num_threads(before)
+        torch.set_num_threads(before)  # and threads made later get it again
 
 
 def test_the_page_race_bench_counts_verdicts_and_takes_medians():

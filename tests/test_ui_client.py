@@ -15,7 +15,7 @@ import pytest
 
 from pasta_core.settings import DEFAULT_METHODS
 
-from .conftest import ROOT, run_cli, without_timings
+from .conftest import ROOT, assert_same, run_cli, without_timings
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -80,7 +80,7 @@ def test_a_run_streams_lanes_and_its_numbers_equal_the_cli(client, cli_both):
                        .read_text())
     for key in ("wall_speedup",):  # a timing ratio; everything else is deterministic
         trace.pop(key), cli_both.pop(key, None)
-    assert without_timings(trace) == without_timings(cli_both)
+    assert_same(without_timings(trace), without_timings(cli_both))
     assert plain(answer) == cli_both["pasta"]["text"]
     assert annotated == cli_both["pasta"]["annotated"]
     # the numbers shown are the trace's, exactly

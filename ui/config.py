@@ -50,10 +50,8 @@ class SpaceConfig:
     models: tuple[str, ...] = ("bundled:pasta-tiny", "random:llama")
     allow_hub_models: bool = False
     allow_runs: bool = True
-    # torch's CPU threads while serving; 0: one fewer than torch's own default (at least 1),
-    # so that the server's event loop keeps a core. With both cores decoding, each step waited
-    # on the thread the page's updates took, and a race on a 2-core machine ran 1.5-2x slower
-    # than the CLI's and was mostly judged "the machine was busy" (ui/server.serve_threads)
+    # torch's CPU threads per decoding job; 0: one fewer than torch's default, at least 1, so
+    # the server keeps a core (ui/jobs.decode_threads; training keeps them all)
     torch_threads: int = 0
     limits: Limits = field(default_factory=Limits)
     training: TrainLimits = field(default_factory=TrainLimits)

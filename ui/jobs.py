@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from pasta_core import lang
 from pasta_core.api import interpreters, lockstep
 from pasta_core.events import Event
@@ -45,6 +47,25 @@ from pasta_core.sot import sot_prompt
 from .config import SpaceConfig
 
 log = logging.getLogger(__name__)
+
+# torch's CPU threads as the process started, before any job thread set its own
+# (`torch.set_num_threads` sets the calling thread's count and the default of threads made later)
+START_THREADS = torch.get_num_threads()
+
+
+def decode_threads(config: SpaceConfig) -> int:
+    """The torch threads a decoding job runs on: `SpaceConfig.torch_threads`, or one fewer than
+    torch's default (at least 1), so that the server's event loop keeps a core. With every core
+    decoding, a step waited on the thread the page's updates took: a race on a 2-core machine
+    ran 1.5-2x slower than the CLI's and was mostly judged "the machine was busy"
+    (bench/results-cpu/page-races.md)."""
+    return config.torch_threads or max(1, START_THREADS - 1)
+
+
+def train_threads() -> int:
+    """The torch threads a Train tab job runs on: all of torch's default. Nothing times it
+    against anything, and one thread fewer made the cpu-demo run 1.56x slower on 2 cores."""
+    return START_THREADS
 
 try:  # ZeroGPU on Hugging Face Spaces: GPU work must run inside a @spaces.GPU function
     import spaces  # type: ignore[import-not-found]
@@ -398,6 +419,7 @@ class JobQueue:
                 push(Queued(position, self.slot.waiting()))
 
         def work() -> None:
+            torch.set_num_threads(decode_threads(self.config))  # this thread's own count
             if not self.acquire(rec, cancelled=stop.is_set, on_position=place):
                 push(done)
                 return

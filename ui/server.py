@@ -30,17 +30,6 @@ def create_app(config: SpaceConfig | None = None) -> FastAPI:
     return app
 
 
-def serve_threads(config: SpaceConfig) -> int:
-    """Set torch's CPU threads for serving (`SpaceConfig.torch_threads`); returns the count.
-    Process-wide: decoding, and a training job of the Train tab, run on them."""
-    import torch
-
-    n = config.torch_threads or max(1, torch.get_num_threads() - 1)
-    torch.set_num_threads(n)
-    log.info("torch uses %d CPU thread(s) while serving", n)
-    return n
-
-
 def preload(app: FastAPI) -> None:
     """Load the default model before serving, so the first request does not wait for it."""
     config: SpaceConfig = app.state.config

@@ -23,6 +23,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import torch
+
 from pasta_core import models as pasta_models
 from pasta_core.models import list_bundled
 from pasta_core.train.config import PRESETS as CORE_PRESETS
@@ -45,6 +47,7 @@ from pasta_core.train.pipeline import (  # noqa: F401  (ROWS … fmt: the tab's 
 )
 
 from .config import SpaceConfig
+from .jobs import train_threads
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +393,7 @@ class Trainer:
                     "waiting": len(self._waiting), "queue_size": self.limits.queue_size}
 
     def _work(self) -> None:
+        torch.set_num_threads(train_threads())  # this thread's own count (`jobs.train_threads`)
         while True:
             with self._cv:
                 while not self._waiting:
