@@ -83,3 +83,37 @@ def test_the_page_race_bench_counts_verdicts_and_takes_medians():
     assert table[-1].startswith("| three parts | library |")
     # the six-lane prompt is the Decode tab's own example
     assert len(b.prompts()) == 3 and b.prompts()[2][1]
+
+
+def test_a_run_starts_after_the_first_update_and_a_stop_before_that_ends_it_unstarted():
+    import asyncio
+    import concurrent.futures
+
+    from ui import jobs
+    from ui.config import SpaceConfig
+    from ui.lanes import RequestView
+    from ui.sessions import LiveRun
+
+    cfg = SpaceConfig(models=("random:llama",), default_model="random:llama")
+    queue = jobs.JobQueue(cfg, jobs.ModelRegistry(cfg))
+    req = jobs.Request.build("random:llama", "Hi", "pasta", None, {"max_new_tokens": 4}, "me",
+                             queue.limits())
+
+    async def run() -> tuple:
+        stopped = LiveRun(queue, req, RequestView(req.mode, req.model), start=False)
+        stopped.cancel()  # Stop between the first update and the start
+        stopped.start()
+        await stopped.wait(1.0)
+        line = queue.status()
+        live = LiveRun(queue, req, RequestView(req.mode, req.model), start=False)
+        live.start()
+        while not live.finished:
+            await live.wait(1.0)
+        return stopped, line, live
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # an event loop of its own
+        stopped, line, live = pool.submit(asyncio.run, run()).result(timeout=120)
+    assert stopped.finished and stopped.task is None and stopped.drain() == []
+    assert line["running"] + line["waiting"] == 0  # nothing joined the line
+    events = live.drain()
+    assert events[0].type == "run_start" and events[-1].type == "done" and live.error is None

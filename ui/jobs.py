@@ -56,9 +56,8 @@ START_THREADS = torch.get_num_threads()
 def decode_threads(config: SpaceConfig) -> int:
     """The torch threads a decoding job runs on: `SpaceConfig.torch_threads`, or one fewer than
     torch's default (at least 1), so that the server's event loop keeps a core. With every core
-    decoding, a step waited on the thread the page's updates took: a race on a 2-core machine
-    ran 1.5-2x slower than the CLI's and was mostly judged "the machine was busy"
-    (bench/results-cpu/page-races.md)."""
+    decoding, a step waited on the thread the page's updates took, and a race on a 2-core
+    machine was mostly judged "the machine was busy" (bench/results-cpu/page-races.md)."""
     return config.torch_threads or max(1, START_THREADS - 1)
 
 

@@ -36,14 +36,22 @@ class LiveRun:
     the UI can batch them (and show the wait for the slot) at its own pace. `cancel()` closes
     the job's stream: the run stops within one step and the slot is freed."""
 
-    def __init__(self, jobs: JobQueue, req: JobRequest, view: RequestView):
+    def __init__(self, jobs: JobQueue, req: JobRequest, view: RequestView, start: bool = True):
         self.view = view
         self.buf: list[Any] = []
         self.error: BaseException | None = None
         self.finished = False
         self.wake = asyncio.Event()
-        self._agen = jobs.run(req)
-        self.task = asyncio.get_running_loop().create_task(self._pump())
+        self._jobs, self._req = jobs, req
+        self.task: asyncio.Task | None = None
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Put the job in line and pump its events (once; never after `cancel`)."""
+        if self.task is None and not self.finished:
+            self._agen = self._jobs.run(self._req)
+            self.task = asyncio.get_running_loop().create_task(self._pump())
 
     async def _pump(self) -> None:
         try:
@@ -70,7 +78,10 @@ class LiveRun:
         return out
 
     def cancel(self) -> None:
-        if not self.task.done():
+        if self.task is None:  # never started: it ends here, and nothing joins the line
+            self.finished = True
+            self.wake.set()
+        elif not self.task.done():
             self.task.cancel()
 
 

@@ -392,11 +392,13 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
         session = app.sessions.get(sid)
         session.stop_live()
         session.close_stepper()  # this tab's stepped run would hold the slot
-        # drawn before the run starts: Gradio rebuilds the components it hides, and that work
-        # would slow the race's first steps (PASTA's: it steps first) on this process's lock
-        yield _first_update(app, tab, view)
-        live = LiveRun(app.jobs, req, view)  # a full queue surfaces as its first "event"
+        live = LiveRun(app.jobs, req, view, start=False)
         session.live = session.last = live
+        yield _first_update(app, tab, view)
+        # started once the first update is drawn: Gradio rebuilds the components it hides, and
+        # that work would slow the race's first steps (PASTA's: it steps first) on this
+        # process's lock. A Stop in between ends it unstarted
+        live.start()  # a full queue surfaces as its first "event"
         try:
             async for update in _follow(app, tab, live):
                 yield update
@@ -428,8 +430,8 @@ def _unchanged(tab: DecodeTab) -> dict[Any, Any]:
     They are sent as values, not left out: Gradio 6 treats an output a handler leaves out as an
     empty update and rebuilds its component, config and API schema every time. On this
     process's one interpreter lock that work, 8 components 16 times a second, made the page's
-    decoding steps 2–3× slower than the CLI's and its races too noisy to judge (9 of 15 said
-    "the machine was busy")."""
+    decoding steps about 2× slower than the library's and its races too noisy to judge
+    (bench/results-cpu/page-races.md)."""
     return {tab.annotated: "", tab.summary: charts.EMPTY_SUMMARY, tab.fig_tokens: None,
             tab.fig_timeline: None, tab.fig_steps: None, tab.replay: "", tab.download: None,
             tab.race_table: ""}
