@@ -60,8 +60,7 @@ def summary(races: list[dict]) -> dict:
             "band": med(r["band"] for r in races)}
 
 
-def library_races(prompt: str, repeats: int) -> list[dict]:
-    lm = load_model("bundled:pasta-tiny")
+def library_races(lm, prompt: str, repeats: int) -> list[dict]:
     out = []
     for _ in range(repeats):
         comp = decode(lm, prompt, mode="both")
@@ -99,9 +98,12 @@ def page_races(app_dir: Path, cases: list[tuple[str, str]], repeats: int,
     proc = _serve(app_dir, port)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        params = client.view_api(print_info=False, return_format="dict")[
-            "named_endpoints"]["/decode"]["parameters"]
-        form = {p["parameter_name"]: p.get("parameter_default") for p in params}
+        api = client.view_api(print_info=False, return_format="dict")[
+            "named_endpoints"]["/decode"]
+        form = {p["parameter_name"]: p.get("parameter_default") for p in api["parameters"]}
+        # the endpoint's download output, found by its component, not by its place
+        at = next(i for i, r in enumerate(api["returns"])
+                  if r.get("component", "").lower() == "downloadbutton")
         out: dict[str, list[dict]] = {}
         for label, prompt in cases:
             out[label] = []
@@ -109,7 +111,7 @@ def page_races(app_dir: Path, cases: list[tuple[str, str]], repeats: int,
                 args = {**form, "prompt": prompt, "hub_id": "", "mode": "both",
                         "force_on": False, "force_text": ""}
                 result = client.predict(**args, api_name="/decode")
-                download = result[9]
+                download = result[at]
                 path = download["value"] if isinstance(download, dict) else download
                 trace = json.loads(Path(path).read_text())
                 out[label].append({**trace["race"], "pasta_wall_s": trace["pasta"]["wall_s"],
@@ -156,7 +158,8 @@ def main() -> int:
         raced = page_races(app_dir, cases, a.repeats, a.port)
         ways[label] = {k: summary(v) for k, v in raced.items()}
     log.info("racing in the library")
-    ways["library"] = {label: summary(library_races(prompt, a.repeats))
+    lm = load_model("bundled:pasta-tiny")
+    ways["library"] = {label: summary(library_races(lm, prompt, a.repeats))
                        for label, prompt in cases}
     result = {"machine": cpu_machine(), "python": platform.python_version(),
               "repeats": a.repeats, "prompts": cases, "ways": ways}

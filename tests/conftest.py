@@ -117,7 +117,7 @@ def without_timings(obj):
 def assert_same(a, b, path="$"):
     """Equal JSON values; floats (log-probabilities, ratios) to 1e-6, in case the two processes
     reduce in a different order (the app serves on one fewer torch thread than the CLI runs
-    on: `ui.server.serve_threads`)."""
+    on: `ui.jobs.decode_threads`)."""
     if isinstance(a, float) or isinstance(b, float):
         assert isinstance(a, int | float) and isinstance(b, int | float), path
         assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6), (path, a, b)

@@ -414,20 +414,20 @@ def _run_handler(app: App, tab: DecodeTab) -> Callable[..., AsyncIterator[dict[A
 
 
 def _first_update(app: App, tab: DecodeTab, view: RequestView) -> dict[Any, Any]:
-    """The page as a request starts (before its job joins the line)."""
-    return {tab.status: views.board_status(view, app.jobs, joined=False),
-            tab.lanes: render_board(view),
-            tab.answer: views.answer_md(view), tab.annotated: "",
-            tab.summary: charts.EMPTY_SUMMARY,
+    """The page as a request starts (before its job joins the line): the results emptied
+    (`_unchanged`), the charts and the download hidden."""
+    return {**_unchanged(tab),
+            tab.status: views.board_status(view, app.jobs, joined=False),
+            tab.lanes: render_board(view), tab.answer: views.answer_md(view),
             tab.fig_tokens: gr.update(visible=False), tab.fig_timeline: gr.update(visible=False),
             tab.fig_steps: gr.update(visible=False),
-            tab.replay: "", tab.download: gr.update(visible=False, value=None),
-            tab.race_table: ""}
+            tab.download: gr.update(visible=False, value=None)}
 
 
 def _unchanged(tab: DecodeTab) -> dict[Any, Any]:
-    """The outputs a live update does not change, as the values `_first_update` left them.
-    They are sent as values, not left out: Gradio 6 treats an output a handler leaves out as an
+    """The outputs a live update does not change, as `_first_update` leaves them (it also hides
+    the charts and the download, once). A live update sends them as values, not left out:
+    Gradio 6 treats an output a handler leaves out as an
     empty update and rebuilds its component, config and API schema every time. On this
     process's one interpreter lock that work, 8 components 16 times a second, made the page's
     decoding steps about 2× slower than the library's and its races too noisy to judge
